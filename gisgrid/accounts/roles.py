@@ -1,0 +1,67 @@
+"""Roles, as Django groups, and the questions the API asks about them.
+
+One place decides who may see personal data (names are public duty, phone numbers are not)
+and who may change what, so views never test group names themselves.
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+ADMIN = "admin"
+DISPATCHER = "dispatcher"
+UNIT_STAFF = "unit_staff"
+GRID_MEMBER = "grid_member"
+INSPECTOR = "inspector"
+GRID_CHIEF = "grid_chief"
+PLANNER = "planner"
+
+ROLE_LABELS = {
+    ADMIN: _("系统管理员"),
+    DISPATCHER: _("指挥中心调度员"),
+    UNIT_STAFF: _("责任单位人员"),
+    GRID_MEMBER: _("网格员"),
+    INSPECTOR: _("专职巡查员"),
+    GRID_CHIEF: _("网格长"),
+    PLANNER: _("网格规划员"),
+}
+ALL_ROLES = tuple(ROLE_LABELS)
+
+# Who needs phone numbers: the centre dispatching, the units phoning their own people, the
+# chiefs managing members. Grid members, inspectors, planners and the public do not.
+PERSONAL_DATA_ROLES = frozenset({ADMIN, DISPATCHER, UNIT_STAFF, GRID_CHIEF})
+EDIT_BOUNDARY_ROLES = frozenset({ADMIN, PLANNER})
+REPORT_ROLES = frozenset({ADMIN, DISPATCHER, GRID_MEMBER, INSPECTOR, GRID_CHIEF})
+
+
+def user_roles(user) -> set[str]:
+    if not getattr(user, "is_authenticated", False):
+        return set()
+    cached = getattr(user, "_gisgrid_roles", None)
+    if cached is None:
+        cached = set(user.groups.values_list("name", flat=True))
+        if user.is_superuser:
+            cached.add(ADMIN)
+        user._gisgrid_roles = cached
+    return cached
+
+
+def has_any_role(user, roles) -> bool:
+    return bool(user_roles(user) & set(roles))
+
+
+def can_see_personal_data(user) -> bool:
+    return has_any_role(user, PERSONAL_DATA_ROLES)
+
+
+def can_edit_boundaries(user) -> bool:
+    return has_any_role(user, EDIT_BOUNDARY_ROLES)
+
+
+def can_report(user) -> bool:
+    return has_any_role(user, REPORT_ROLES)
+
+
+def role_label(user) -> str:
+    roles = sorted(user_roles(user))
+    return "、".join(str(ROLE_LABELS[r]) for r in roles if r in ROLE_LABELS)

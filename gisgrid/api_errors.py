@@ -1,0 +1,41 @@
+"""Every API error is JSON naming the field and the reason; nothing escapes as a 500 page."""
+
+from __future__ import annotations
+
+import logging
+
+from rest_framework import status
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+log = logging.getLogger(__name__)
+
+
+class BadParameter(ValidationError):
+    """Raise with (field, reason) from any service layer wrapper to get a 400."""
+
+    def __init__(self, field: str, reason: str):
+        super().__init__({field: [reason]})
+
+
+def exception_handler(exc, context):
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    data = response.data
+    if isinstance(exc, ValidationError):
+        if isinstance(data, list):
+            data = {"non_field_errors": data}
+        body = {"error": "invalid", "detail": "请求参数有误 (invalid request)", "fields": data}
+    else:
+        detail = data.get("detail", data) if isinstance(data, dict) else data
+        body = {"error": getattr(exc, "default_code", "error"), "detail": detail}
+    return Response(body, status=response.status_code, headers=_headers(response))
+
+
+def _headers(response) -> dict:
+    return {k: v for k, v in response.items() if k.lower() in ("www-authenticate", "retry-after", "allow")}
+
+
+__all__ = ["BadParameter", "exception_handler", "status"]

@@ -1,0 +1,357 @@
+"""Load grids of any county from GeoJSON, GeoPackage or Shapefile, in any CRS, all or nothing.
+
+One generic importer with a field map (like django.contrib.gis's LayerMapping) instead of one
+command per data source. Reading and checking happen before the first write; the writes run
+in one transaction, so a bad file leaves the database as it was.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyogrio
+import shapely
+from django.db import transaction
+from pyproj import CRS
+from pyproj.exceptions import CRSError
+
+from . import geometry
+from .datums import gcj02_to_wgs84
+from .models import Edition, Grid, Unit
+
+log = logging.getLogger(__name__)
+
+DEFAULT_KIND = {1: Grid.Kind.TOWN, 2: Grid.Kind.VILLAGE, 3: Grid.Kind.URBAN_GRID}
+KIND_ALIASES = {
+    "街道": "street_office", "街道办": "street_office", "镇": "town", "乡": "town", "开发区": "zone",
+    "经开区": "zone", "景区": "scenic_area", "风景名胜区": "scenic_area", "村": "village",
+    "行政村": "village", "社区": "community", "城区网格": "urban_grid", "网格": "urban_grid",
+    "村民小组": "rural_grid",
+}
+# A child may stick out of its parent by floating-point noise, not by a real piece of land.
+OUTSIDE_PARENT_TOLERANCE_M2 = 1.0
+
+
+class GridImportError(ValueError):
+    """A file that cannot be imported; the message names the feature and the reason."""
+
+
+@dataclass
+class FieldMap:
+    code: str = "code"
+    name: str = "name"
+    level: str | None = "level"
+    kind: str | None = "kind"
+    parent_code: str | None = "parent_code"
+    unit: str | None = "unit"
+
+    @classmethod
+    def parse(cls, text: str | None) -> FieldMap:
+        """Parse 'code=GRIDCODE,name=MC' into a FieldMap; unnamed targets keep their defaults."""
+        fm = cls()
+        if not text:
+            return fm
+        for item in text.split(","):
+            if not item.strip():
+                continue
+            if "=" not in item:
+                raise GridImportError(f"--map: expected target=source, got {item!r}")
+            target, source = (s.strip() for s in item.split("=", 1))
+            if target not in cls.__dataclass_fields__:
+                raise GridImportError(
+                    f"--map: unknown target {target!r}; known: {', '.join(cls.__dataclass_fields__)}"
+                )
+            setattr(fm, target, source or None)
+        return fm
+
+
+@dataclass
+class GridRow:
+    code: str
+    name: str
+    level: int
+    kind: str
+    parent_code: str | None
+    unit_name: str | None
+    geom: shapely.MultiPolygon
+    label: str = ""
+
+
+@dataclass
+class ReadResult:
+    rows: list[GridRow]
+    warnings: list[str] = field(default_factory=list)
+    source_crs: str = ""
+
+
+def _progress(iterable: Iterable, total: int, show: bool, desc: str):
+    if not show or total < 2000:
+        return iterable
+    from tqdm import tqdm
+
+    return tqdm(iterable, total=total, desc=desc, unit="feat")
+
+
+def _resolve_crs(frame_crs, source_crs: str | None, gcj02: bool) -> CRS:
+    if source_crs:
+        try:
+            return CRS.from_user_input(source_crs)
+        except CRSError as exc:
+            raise GridImportError(f"unknown CRS {source_crs!r}: {exc}") from None
+    if frame_crs is None:
+        if gcj02:
+            return CRS.from_epsg(4326)
+        raise GridImportError("the file declares no CRS; give one with --source-crs (e.g. EPSG:4490)")
+    return CRS.from_user_input(frame_crs)
+
+
+def read_grid_file(
+    path: str | Path,
+    fields: FieldMap | None = None,
+    *,
+    source_crs: str | None = None,
+    gcj02: bool = False,
+    level: int | None = None,
+    repair: bool = False,
+    layer: str | None = None,
+    progress: bool = False,
+) -> ReadResult:
+    """Read and check a grid file; nothing is written. Raises GridImportError on bad input."""
+    fields = fields or FieldMap()
+    path = Path(path)
+    if not path.exists():
+        raise GridImportError(f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise GridImportError(f"{path}: the file is empty")
+    try:
+        frame = pyogrio.read_dataframe(path, layer=layer)
+    except Exception as exc:  # pyogrio raises several DataSource/Field errors; all mean "unreadable"
+        raise GridImportError(f"{path}: cannot read as a vector file: {exc}") from None
+    if len(frame) == 0:
+        raise GridImportError(f"{path}: the file has no features")
+
+    wanted = {"code": fields.code, "name": fields.name}
+    if level is None:
+        wanted["level"] = fields.level
+    missing = [f"{target} (field {src!r})" for target, src in wanted.items() if not src or src not in frame.columns]
+    if missing:
+        raise GridImportError(
+            f"{path}: mapped fields missing: {', '.join(missing)}; the file has: "
+            f"{', '.join(c for c in frame.columns if c != 'geometry')}"
+        )
+
+    crs = _resolve_crs(frame.crs, source_crs, gcj02)
+    warnings: list[str] = []
+    geoms = np.asarray(frame.geometry.values, dtype=object)
+    if any(g is None for g in geoms):
+        bad = [str(frame[fields.code].iloc[i]) for i, g in enumerate(geoms) if g is None][:5]
+        raise GridImportError(f"{path}: features without geometry: {', '.join(bad)}")
+    if not crs.equals(CRS.from_epsg(4326)) and not (crs.is_geographic and crs.to_epsg() == 4490):
+        from pyproj import Transformer
+
+        t = Transformer.from_crs(crs, 4326, always_xy=True)
+        geoms = shapely.transform(geoms, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
+    if gcj02:
+        # Web-map sources (AMap, Tencent) are GCJ-02 whatever their file says.
+        geoms = shapely.transform(geoms, lambda xy: np.column_stack(gcj02_to_wgs84(xy[:, 0], xy[:, 1])))
+        warnings.append("coordinates converted from GCJ-02 to WGS-84")
+
+    rows: list[GridRow] = []
+    seen: set[str] = set()
+    columns = set(frame.columns)
+    records = frame.drop(columns="geometry").to_dict("records")
+    for i, (rec, geom) in enumerate(_progress(zip(records, geoms, strict=True), len(records), progress, "读取")):
+        code = _text(rec.get(fields.code))
+        label = f"feature #{i + 1} (code {code or '?'}, name {_text(rec.get(fields.name)) or '?'})"
+        if not code:
+            raise GridImportError(f"{label}: empty code")
+        if code in seen:
+            raise GridImportError(f"{label}: duplicate code {code}")
+        seen.add(code)
+        lvl = level if level is not None else _int(rec.get(fields.level))
+        if lvl not in (1, 2, 3):
+            raise GridImportError(f"{label}: level must be 1, 2 or 3, got {rec.get(fields.level)!r}")
+        kind = _kind(rec.get(fields.kind) if fields.kind in columns else None, lvl, label)
+        if geom.is_empty:
+            raise GridImportError(f"{label}: empty geometry")
+        if not isinstance(geom, shapely.Polygon | shapely.MultiPolygon):
+            raise GridImportError(f"{label}: geometry is {geom.geom_type}, a polygon is needed")
+        if not shapely.is_valid(geom):
+            reason = shapely.is_valid_reason(geom)
+            if not repair:
+                raise GridImportError(f"{label}: invalid geometry ({reason}); fix it or import with --repair")
+            geom = geometry.as_multipolygon(shapely.make_valid(geom))
+            warnings.append(f"{label}: repaired invalid geometry ({reason})")
+            if geom.is_empty:
+                raise GridImportError(f"{label}: nothing left after repairing the geometry")
+        minx, miny, maxx, maxy = geom.bounds
+        if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+            raise GridImportError(f"{label}: coordinates out of range after reprojection; wrong --source-crs?")
+        parent = _text(rec.get(fields.parent_code)) if fields.parent_code in columns else ""
+        unit = _text(rec.get(fields.unit)) if fields.unit in columns else ""
+        rows.append(
+            GridRow(code, _text(rec.get(fields.name)) or code, lvl, kind, parent or None, unit or None,
+                    geometry.as_multipolygon(shapely.force_2d(geom)), label)
+        )
+    return ReadResult(rows, warnings, crs.to_string())
+
+
+def _text(value) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def _int(value) -> int | None:
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+def _kind(value, level: int, label: str) -> str:
+    text = _text(value)
+    if not text:
+        return DEFAULT_KIND[level]
+    text = KIND_ALIASES.get(text, text)
+    if text not in Grid.Kind.values:
+        raise GridImportError(f"{label}: unknown kind {value!r}; expected one of {', '.join(Grid.Kind.values)}")
+    return text
+
+
+def link_parents(rows: Sequence[GridRow], existing: dict[str, tuple[int, shapely.Geometry]]) -> None:
+    """Give every row of level > 1 a parent code, from the file, the code prefix or location.
+
+    `existing` maps codes of grids already in the target edition to (level, geometry).
+    """
+    by_code = {r.code: (r.level, r.geom) for r in rows}
+    known = {**existing, **by_code}
+    for r in rows:
+        if r.level == 1:
+            r.parent_code = None
+            continue
+        if r.parent_code:
+            if r.parent_code not in known:
+                raise GridImportError(f"{r.label}: parent {r.parent_code} not found")
+        else:
+            # GB/T 30428.1 codes nest: a child's code starts with its parent's.
+            prefix = [c for c, (lvl, _) in known.items() if lvl == r.level - 1 and r.code.startswith(c)]
+            if len(prefix) == 1:
+                r.parent_code = prefix[0]
+            else:
+                p = shapely.point_on_surface(r.geom)
+                hits = [c for c, (lvl, g) in known.items() if lvl == r.level - 1 and g.covers(p)]
+                if len(hits) != 1:
+                    raise GridImportError(f"{r.label}: cannot tell its parent (no parent_code; {len(hits)} candidates)")
+                r.parent_code = hits[0]
+        plevel = known[r.parent_code][0]
+        if plevel != r.level - 1:
+            raise GridImportError(f"{r.label}: parent {r.parent_code} is level {plevel}, expected {r.level - 1}")
+
+
+def check_inside_parents(rows: Sequence[GridRow], existing: dict[str, tuple[int, shapely.Geometry]]) -> None:
+    known = {**existing, **{r.code: (r.level, r.geom) for r in rows}}
+    children = [r for r in rows if r.parent_code]
+    if not children:
+        return
+    child_m = geometry.to_metric(np.array([r.geom for r in children], dtype=object))
+    parent_m = geometry.to_metric(np.array([known[r.parent_code][1] for r in children], dtype=object))
+    outside = shapely.area(shapely.difference(child_m, parent_m))
+    for r, a in zip(children, outside, strict=True):
+        if a > OUTSIDE_PARENT_TOLERANCE_M2:
+            raise GridImportError(f"{r.label}: {a:,.1f} m² lies outside its parent {r.parent_code}")
+
+
+@dataclass
+class ImportResult:
+    edition: Edition
+    created: int
+    warnings: list[str]
+
+
+def _unit_for(name: str | None, cache: dict[str, Unit]) -> Unit | None:
+    if not name:
+        return None
+    if name not in cache:
+        unit = Unit.objects.filter(name=name).first()
+        if unit is None:
+            n = Unit.objects.count() + 1
+            unit = Unit.objects.create(code=f"U-AUTO-{n:05d}", name=name, kind=Unit.Kind.OTHER)
+        cache[name] = unit
+    return cache[name]
+
+
+def import_rows(
+    read: ReadResult,
+    *,
+    edition: Edition | None = None,
+    edition_name: str = "",
+    county_geom: shapely.Geometry | None = None,
+    county_code: str = "",
+    county_name: str = "",
+    user=None,
+) -> ImportResult:
+    """Write checked rows into a draft edition (a new one unless `edition` is given), atomically."""
+    from gisgrid.audit.log import record
+
+    with transaction.atomic():
+        if edition is not None:
+            edition = Edition.objects.select_for_update().get(pk=edition.pk)
+            if edition.status != Edition.Status.DRAFT:
+                raise GridImportError(f"edition {edition.pk} is {edition.status}; only a draft can take an import")
+            existing = {
+                g.code: (g.level, geometry.from_geos(g.geom)) for g in edition.grids.all().only("code", "level", "geom")
+            }
+            clash = sorted(set(existing) & {r.code for r in read.rows})
+            if clash:
+                raise GridImportError(f"codes already in edition {edition.pk}: {', '.join(clash[:5])}")
+        else:
+            existing = {}
+        link_parents(read.rows, existing)
+        check_inside_parents(read.rows, existing)
+        if edition is None:
+            level1 = [r.geom for r in read.rows if r.level == 1]
+            if county_geom is None and level1:
+                county_geom = shapely.union_all(level1)
+            edition = Edition.objects.create(
+                name=edition_name or "导入版本",
+                created_by=user if getattr(user, "is_authenticated", False) else None,
+                county_geom=geometry.to_geos(geometry.as_multipolygon(county_geom)) if county_geom is not None else None,
+                **({"county_code": county_code} if county_code else {}),
+                **({"county_name": county_name} if county_name else {}),
+            )
+        ids = dict(edition.grids.values_list("code", "id"))
+        units: dict[str, Unit] = {}
+        rows = sorted(read.rows, key=lambda r: (r.level, r.code))
+        areas = shapely.area(geometry.to_metric(np.array([r.geom for r in rows], dtype=object)))
+        for lvl in (1, 2, 3):
+            batch = [
+                Grid(
+                    edition=edition, code=r.code, name=r.name, level=r.level, kind=r.kind,
+                    parent_id=ids[r.parent_code] if r.parent_code else None,
+                    geom=geometry.to_geos(r.geom), area_m2=float(a), unit=_unit_for(r.unit_name, units),
+                )
+                for r, a in zip(rows, areas, strict=True)
+                if r.level == lvl
+            ]
+            for g in Grid.objects.bulk_create(batch, batch_size=500):
+                ids[g.code] = g.pk
+        mark_urban(edition)
+        edition.version += 1
+        edition.save(update_fields=["version"])
+        record(user, "edition.import", edition, rows=len(rows), warnings=read.warnings[:50], crs=read.source_crs)
+    return ImportResult(edition, len(rows), read.warnings)
+
+
+def mark_urban(edition: Edition) -> None:
+    """A level-2 grid is urban exactly when level-3 grids are drawn over it."""
+    grids = Grid.objects.filter(edition=edition, level=2)
+    with_children = Grid.objects.filter(edition=edition, level=3).values("parent_id")
+    grids.filter(pk__in=with_children).update(urban=True)
+    grids.exclude(pk__in=with_children).update(urban=False)

@@ -1,0 +1,210 @@
+"""locate: a point (in any datum) -> grid chain, responsible unit and grid staff.
+
+PostGIS is the source of truth; answers come from an in-process index (locate_index.GridIndex)
+built from the active edition. Each process keeps one snapshot per edition. Before answering,
+a request reads the active edition's id (one indexed primary-key query) and takes the snapshot
+for exactly that edition, so after a publish every process switches at its next request and
+no answer ever mixes two editions.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import geometry
+from .datums import CRS_CHOICES, to_wgs84
+from .locate_index import GridIndex, GridRecord
+from .models import Edition, Grid, GridAssignment, Unit
+
+STATUS_NAMES = ("inside", "blind_spot", "outside")
+
+
+@dataclass
+class StaffEntry:
+    role: str
+    role_label: str
+    name: str
+    phone: str
+    unit: str | None
+
+
+@dataclass
+class Snapshot:
+    edition_id: int
+    edition_name: str
+    edition_version: int
+    index: GridIndex
+    grid_unit: list[dict | None]  # per record: the grid's own unit
+    staff: dict[str, list[StaffEntry]]  # by grid code
+
+    def unit_for(self, chain: list[int]) -> dict | None:
+        """The deepest grid's unit, falling back up the chain."""
+        for idx in reversed(chain):
+            if self.grid_unit[idx] is not None:
+                return self.grid_unit[idx]
+        return None
+
+
+_lock = threading.Lock()
+_snapshots: OrderedDict[tuple[int, int], Snapshot] = OrderedDict()
+_MAX_SNAPSHOTS = 3
+
+
+def build_snapshot(edition: Edition) -> Snapshot:
+    grids = list(
+        Grid.objects.filter(edition=edition).select_related("parent").only(
+            "code", "name", "level", "geom", "parent__code", "unit_id"
+        ).order_by("level", "code")
+    )
+    records = [
+        GridRecord(g.code, g.name, g.level, g.parent.code if g.parent_id else None, geometry.from_geos(g.geom))
+        for g in grids
+    ]
+    index = GridIndex(records, edition=edition.pk)
+    units = {u.pk: {"code": u.code, "name": u.name, "kind": u.kind, "phone": u.phone} for u in Unit.objects.all()}
+    unit_by_code = {g.code: units.get(g.unit_id) for g in grids}
+    grid_unit = [unit_by_code.get(r.code) for r in index.records]
+    codes = set(unit_by_code)
+    staff: dict[str, list[StaffEntry]] = {}
+    for a in GridAssignment.objects.filter(grid_code__in=codes, person__active=True).select_related("person__unit"):
+        staff.setdefault(a.grid_code, []).append(
+            StaffEntry(a.role, str(a.get_role_display()), a.person.name, a.person.phone,
+                       a.person.unit.name if a.person.unit_id else None)
+        )
+    return Snapshot(edition.pk, edition.name, edition.version, index, grid_unit, staff)
+
+
+def snapshot(edition_id: int | None = None) -> Snapshot:
+    """The snapshot of `edition_id` (default: whatever edition is active right now)."""
+    # One small query per request: (id, version) of the edition asked for. Drafts change under
+    # a planner's hands, so the version is part of the cache key.
+    qs = Edition.objects.filter(pk=edition_id) if edition_id is not None else Edition.objects.filter(status="active")
+    row = qs.values_list("id", "version").first()
+    if row is None:
+        raise LookupError(f"no edition {edition_id}" if edition_id else "no active edition; load a dataset first")
+    edition_id, version = row
+    key = (edition_id, version)
+    snap = _snapshots.get(key)
+    if snap is not None:
+        return snap
+    with _lock:
+        snap = _snapshots.get(key)
+        if snap is None:
+            edition = Edition.objects.get(pk=edition_id)
+            snap = build_snapshot(edition)
+            _snapshots[key] = snap
+            while len(_snapshots) > _MAX_SNAPSHOTS:
+                _snapshots.popitem(last=False)
+    return snap
+
+
+def clear_cache() -> None:
+    with _lock:
+        _snapshots.clear()
+
+
+class LocateInputError(ValueError):
+    def __init__(self, field: str, reason: str):
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+def check_coordinates(lons: np.ndarray, lats: np.ndarray, crs: str, field: str = "points") -> None:
+    if crs not in CRS_CHOICES:
+        raise LocateInputError("crs", f"未知坐标系 unknown crs {crs!r}; expected one of {', '.join(CRS_CHOICES)}")
+    bad = ~(np.isfinite(lons) & np.isfinite(lats))
+    if bad.any():
+        raise LocateInputError(field, f"坐标必须是有限数值 (non-finite coordinate at index {int(np.argmax(bad))})")
+    bad = (np.abs(lons) > 180) | (np.abs(lats) > 90)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise LocateInputError(field, f"经纬度超出范围 (out of range at index {i}: lon {lons[i]}, lat {lats[i]})")
+
+
+def locate(
+    lons, lats, crs: str = "wgs84", *, tolerance_m: float = 20.0, show_phones: bool = False,
+    edition_id: int | None = None, details: bool = True,
+) -> tuple[Snapshot, list[dict]]:
+    """Locate many points; one answer dict per point, in order (see docs/api.md for the shape)."""
+    lons = np.asarray(lons, dtype=float)
+    lats = np.asarray(lats, dtype=float)
+    crs = (crs or "wgs84").lower()
+    check_coordinates(lons, lats, crs)
+    snap = snapshot(edition_id)
+    wlon, wlat = to_wgs84(lons, lats, crs)
+    result = snap.index.locate_many(wlon, wlat)
+    records = snap.index.records
+    answers = []
+    edition = {"id": snap.edition_id, "name": snap.edition_name}
+    for i in range(len(wlon)):
+        status = STATUS_NAMES[int(result.status[i])]
+        chain = result.chain(i)
+        answer: dict = {
+            "status": status,
+            "input": {"lon": float(lons[i]), "lat": float(lats[i]), "crs": crs},
+            "wgs84": [round(float(wlon[i]), 7), round(float(wlat[i]), 7)],
+            "edition": edition,
+            "grids": [{"level": records[j].level, "code": records[j].code, "name": records[j].name} for j in chain],
+        }
+        if details:
+            answer.update(_details(snap, chain, status, float(wlon[i]), float(wlat[i]), tolerance_m, show_phones))
+        answers.append(answer)
+    return snap, answers
+
+
+def _details(snap: Snapshot, chain: list[int], status: str, lon: float, lat: float, tolerance_m: float,
+             show_phones: bool) -> dict:
+    records = snap.index.records
+    out: dict = {}
+    if status == "outside":
+        nearest_idx, dist = snap.index.nearest(lon, lat)
+        out["unit"] = None
+        out["staff"] = []
+        out["near_boundary"] = False
+        out["candidates"] = []
+        out["nearest"] = {"code": records[nearest_idx].code, "name": records[nearest_idx].name,
+                          "distance_m": round(dist, 1)}
+        out["swapped_inside"] = _swapped_inside(snap, lon, lat)
+        return out
+    deepest = records[chain[-1]]
+    out["unit"] = _unit(snap.unit_for(chain), show_phones)
+    # Blind spots are the community's own members' duty (county rule), so the deepest grid's
+    # staff answer: for a blind spot that is the community itself.
+    out["staff"] = [_staff(s, show_phones) for s in snap.staff.get(deepest.code, [])]
+    if status == "blind_spot":
+        out["blind_spot_of"] = {"code": deepest.code, "name": deepest.name}
+    cands = snap.index.near_boundary(lon, lat, chain, tolerance_m)
+    out["near_boundary"] = bool(cands)
+    out["candidates"] = [
+        {"code": records[j].code, "name": records[j].name, "level": records[j].level, "distance_m": round(d, 1)}
+        for j, d in cands
+    ]
+    return out
+
+
+def _swapped_inside(snap: Snapshot, lon: float, lat: float) -> bool:
+    if abs(lon) > 90:
+        return False
+    r = snap.index.locate_many(np.array([lat]), np.array([lon]))
+    return int(r.status[0]) != 2
+
+
+def _unit(unit: dict | None, show_phones: bool) -> dict | None:
+    if unit is None:
+        return None
+    return unit if show_phones else {k: v for k, v in unit.items() if k != "phone"}
+
+
+def _staff(s: StaffEntry, show_phones: bool) -> dict:
+    d = {"role": s.role, "role_label": s.role_label, "name": s.name, "unit": s.unit}
+    if show_phones:
+        d["phone"] = s.phone
+    return d
+
+
+__all__ = ["locate", "snapshot", "clear_cache", "LocateInputError", "STATUS_NAMES"]

@@ -1,0 +1,157 @@
+"""Django settings for gisgrid. Everything a deployment changes comes from the environment."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+SECRET_KEY = os.environ.get("GISGRID_SECRET_KEY", "dev-only-insecure-key-change-me")
+DEBUG = os.environ.get("GISGRID_DEBUG", "0") == "1"
+ALLOWED_HOSTS = os.environ.get("GISGRID_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
+
+
+def _database_from_url(url: str) -> dict:
+    parts = urlparse(url)
+    return {
+        "ENGINE": "django.contrib.gis.db.backends.postgis",
+        "NAME": unquote(parts.path.lstrip("/")) or "gisgrid",
+        "USER": unquote(parts.username or "postgres"),
+        "PASSWORD": unquote(parts.password or ""),
+        "HOST": parts.hostname or "127.0.0.1",
+        "PORT": str(parts.port or 5432),
+        # Keep connections open across requests: a new connection per lookup is what makes
+        # MapIt's point lookups cost tens of milliseconds.
+        "CONN_MAX_AGE": 600,
+        "CONN_HEALTH_CHECKS": True,
+    }
+
+
+DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/gisgrid")
+DATABASES = {"default": _database_from_url(DATABASE_URL)}
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.gis",
+    "django.contrib.postgres",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "rest_framework_gis",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "leaflet",
+    "gisgrid.accounts",
+    "gisgrid.audit",
+    "gisgrid.boundaries",
+    "gisgrid.incidents",
+    "gisgrid.patrols",
+    "gisgrid.datasets",
+    "gisgrid.web",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "gisgrid.urls"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "frontend" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+WSGI_APPLICATION = "gisgrid.wsgi.application"
+ASGI_APPLICATION = "gisgrid.asgi.application"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Debian 12 ships GDAL 3.6, which cannot block network access from spatial references; the
+# importer reads only local files, so the warning is noted here rather than printed each run.
+SILENCED_SYSTEM_CHECKS = ["gis.W001"]
+
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "var" / "static"
+# Vendored front-end libraries (copied from npm at build time by ./run): never a CDN at run time.
+STATICFILES_DIRS = [BASE_DIR / "frontend" / "static"]
+WHITENOISE_USE_FINDERS = True
+
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/map/"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "EXCEPTION_HANDLER": "gisgrid.api_errors.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "gisgrid API",
+    "DESCRIPTION": "网格化管理平台 API: grids, locate (ticket routing by location), editions.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from the installed sidecar package, not a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# Map: a basemap is optional (Tianditu needs a key; county networks are often closed).
+# With none set, the map shows the grid polygons alone.
+GISGRID_BASEMAP_URL = os.environ.get("GISGRID_BASEMAP_URL", "")
+GISGRID_BASEMAP_ATTRIBUTION = os.environ.get("GISGRID_BASEMAP_ATTRIBUTION", "")
+LEAFLET_CONFIG = {
+    "DEFAULT_CENTER": (35.2385, 110.1449),
+    "DEFAULT_ZOOM": 10,
+    "TILES": [("底图", GISGRID_BASEMAP_URL, {"attribution": GISGRID_BASEMAP_ATTRIBUTION})]
+    if GISGRID_BASEMAP_URL
+    else [],
+}
+
+GISGRID_COUNTY_CODE = os.environ.get("GISGRID_COUNTY_CODE", "610524")
+GISGRID_DATASET_DIR = Path(os.environ.get("GISGRID_DATASET_DIR", BASE_DIR / "geodata" / "heyang"))
+# Metric CRS for areas and distances: CGCS2000 / 3-degree Gauss-Kruger CM 111E.
+GISGRID_METRIC_SRID = int(os.environ.get("GISGRID_METRIC_SRID", "4546"))
+GISGRID_LOCATE_MAX_POINTS = 100_000
+GISGRID_NEAR_BOUNDARY_M = 20.0
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("GISGRID_LOG_LEVEL", "INFO")},
+}
