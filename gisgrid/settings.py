@@ -155,3 +155,6 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("GISGRID_LOG_LEVEL", "INFO")},
 }
+
+# A batch locate of 100,000 points is ~3 MB of JSON; bigger bodies get a 400 before parsing.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 8 * 1024 * 1024

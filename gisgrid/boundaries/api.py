@@ -13,7 +13,7 @@ from gisgrid.api_errors import BadParameter
 
 from . import display, editions, exporting
 from .models import Edition, Grid
-from .serializers import EditionSerializer, GridDetailSerializer
+from .serializers import GridDetailSerializer
 
 
 def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
@@ -100,9 +100,3 @@ class CountyView(APIView):
     def get(self, request):
         edition = resolve_edition(request)
         return Response({"type": "FeatureCollection", "features": [exporting.county_feature(edition)]})
-
-
-class EditionListView(APIView):
-    @extend_schema(responses=EditionSerializer(many=True))
-    def get(self, request):
-        return Response(EditionSerializer(Edition.objects.all(), many=True).data)

@@ -260,9 +260,11 @@ def check_inside_parents(rows: Sequence[GridRow], existing: dict[str, tuple[int,
     children = [r for r in rows if r.parent_code]
     if not children:
         return
-    child_m = geometry.to_metric(np.array([r.geom for r in children], dtype=object))
-    parent_m = geometry.to_metric(np.array([known[r.parent_code][1] for r in children], dtype=object))
-    outside = shapely.area(shapely.difference(child_m, parent_m))
+    # Overlay in lon/lat, where the inputs were checked valid (reprojection can fold a
+    # near-degenerate ring), and measure the remainder in metres.
+    child = np.array([r.geom for r in children], dtype=object)
+    parent = np.array([known[r.parent_code][1] for r in children], dtype=object)
+    outside = shapely.area(geometry.to_metric(shapely.difference(child, parent)))
     for r, a in zip(children, outside, strict=True):
         if a > OUTSIDE_PARENT_TOLERANCE_M2:
             raise GridImportError(f"{r.label}: {a:,.1f} m² lies outside its parent {r.parent_code}")

@@ -114,28 +114,43 @@ class LocateInputError(ValueError):
         self.reason = reason
 
 
-def check_coordinates(lons: np.ndarray, lats: np.ndarray, crs: str, field: str = "points") -> None:
+def check_coordinates(lons: np.ndarray, lats: np.ndarray, crs: str, field: str = "points",
+                      snap: Snapshot | None = None) -> None:
+    """Reject unknown datums, NaN/inf and out-of-range values, hinting at swapped lon/lat."""
     if crs not in CRS_CHOICES:
         raise LocateInputError("crs", f"未知坐标系 unknown crs {crs!r}; expected one of {', '.join(CRS_CHOICES)}")
     bad = ~(np.isfinite(lons) & np.isfinite(lats))
     if bad.any():
-        raise LocateInputError(field, f"坐标必须是有限数值 (non-finite coordinate at index {int(np.argmax(bad))})")
+        i = int(np.argmax(bad))
+        where = f" at index {i}" if field == "points" else ""
+        raise LocateInputError(field if field == "points" else ("lon" if not np.isfinite(lons[i]) else "lat"),
+                               f"坐标必须是有限数值 (coordinate must be a finite number{where})")
     bad = (np.abs(lons) > 180) | (np.abs(lats) > 90)
     if bad.any():
         i = int(np.argmax(bad))
-        raise LocateInputError(field, f"经纬度超出范围 (out of range at index {i}: lon {lons[i]}, lat {lats[i]})")
+        name = field if field == "points" else ("lat" if abs(lats[i]) > 90 else "lon")
+        reason = f"经纬度超出范围 (out of range{' at index ' + str(i) if field == 'points' else ''}: lon {lons[i]}, lat {lats[i]})"
+        if snap is not None and abs(lons[i]) <= 90 and abs(lats[i]) <= 180:
+            wlon, wlat = to_wgs84(np.array([lats[i]]), np.array([lons[i]]), crs)
+            r = snap.index.locate_many(wlon, wlat)
+            if int(r.status[0]) != 2:
+                code = snap.index.records[r.chain(0)[0]]
+                reason += f"; 经纬度可能颠倒: 交换后位于{code.name} (lon/lat swapped? swapped it lies in {code.code})"
+        raise LocateInputError(name, reason)
 
 
 def locate(
     lons, lats, crs: str = "wgs84", *, tolerance_m: float = 20.0, show_phones: bool = False,
-    edition_id: int | None = None, details: bool = True,
+    edition_id: int | None = None, details: bool = True, field: str = "points",
 ) -> tuple[Snapshot, list[dict]]:
     """Locate many points; one answer dict per point, in order (see docs/api.md for the shape)."""
     lons = np.asarray(lons, dtype=float)
     lats = np.asarray(lats, dtype=float)
     crs = (crs or "wgs84").lower()
-    check_coordinates(lons, lats, crs)
+    if crs not in CRS_CHOICES:
+        check_coordinates(lons, lats, crs, field)
     snap = snapshot(edition_id)
+    check_coordinates(lons, lats, crs, field, snap)
     wlon, wlat = to_wgs84(lons, lats, crs)
     result = snap.index.locate_many(wlon, wlat)
     records = snap.index.records

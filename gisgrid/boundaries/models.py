@@ -208,3 +208,25 @@ class Place(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class EditionChange(models.Model):
+    """One edit of a draft, with the geometries before and after, for undo/redo and history.
+
+    `before`/`after` map grid codes to {"name", "level", "parent_code", "kind", "unit_id",
+    "wkb"} (hex WKB) or null where the grid did not exist on that side.
+    """
+
+    edition = models.ForeignKey(Edition, on_delete=models.CASCADE, related_name="changes")
+    seq = models.PositiveIntegerField()
+    op = models.CharField(max_length=30)
+    params = models.JSONField(default=dict)
+    before = models.JSONField(default=dict)
+    after = models.JSONField(default=dict)
+    undone = models.BooleanField(default=False)
+    at = models.DateTimeField(auto_now_add=True)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["edition", "seq"]
+        constraints = [models.UniqueConstraint(fields=["edition", "seq"], name="edition_change_seq_unique")]

@@ -100,3 +100,20 @@ class Report(models.Model):
     @property
     def grid_code(self) -> str:
         return self.level3_code or self.level2_code or self.level1_code
+
+
+class RoutingChange(models.Model):
+    """A report re-routed after a boundary edition was published: what it was, what it became."""
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="routing_changes")
+    at = models.DateTimeField(auto_now_add=True)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    from_edition = models.ForeignKey(Edition, null=True, on_delete=models.PROTECT, related_name="+")
+    to_edition = models.ForeignKey(Edition, on_delete=models.PROTECT, related_name="+")
+    before = models.JSONField(default=dict)
+    after = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-at"]
+        verbose_name = _("改派记录")
+        verbose_name_plural = _("改派记录")

@@ -1,2 +1,8 @@
+from django.urls import path
 
-urlpatterns: list = []
+from . import api
+
+urlpatterns = [
+    path("categories", api.CategoryListView.as_view(), name="category-list"),
+    path("route", api.RouteView.as_view(), name="route"),
+]

@@ -1,0 +1,266 @@
+"""Planner API: drafts, edits, validation, publish, diff, blind spots. Thin over the services."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import shapely
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from gisgrid.accounts.permissions import CanEditBoundaries, IsPlanner
+from gisgrid.api_errors import BadParameter
+
+from . import diff, editing, editions, importing
+from .edition_validation import validate_edition
+from .models import Edition, EditionChange
+from .serializers import EditionSerializer
+
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+
+
+def geometry_field(data: dict, field: str) -> shapely.Geometry:
+    raw = data.get(field)
+    if raw is None:
+        raise BadParameter(field, "必填 (required): a GeoJSON geometry")
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except json.JSONDecodeError:
+            raise BadParameter(field, "不是合法的 GeoJSON (not valid GeoJSON)") from None
+    if isinstance(raw, dict) and raw.get("type") == "Feature":
+        raw = raw.get("geometry")
+    try:
+        geom = shapely.geometry.shape(raw)
+    except Exception:  # shapely raises several types for malformed GeoJSON; all mean "bad input"
+        raise BadParameter(field, "不是合法的 GeoJSON 几何 (not a GeoJSON geometry)") from None
+    if geom.is_empty:
+        raise BadParameter(field, "图形为空 (empty geometry)")
+    return geom
+
+
+def version_field(data: dict) -> int | None:
+    raw = data.get("version")
+    if raw in (None, ""):
+        return None
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        raise BadParameter("version", "必须是整数 (must be an integer)") from None
+
+
+class EditionErrorMixin:
+    """EditionError -> the HTTP status it names, with findings when publishing is blocked."""
+
+    def handle_exception(self, exc):
+        if isinstance(exc, editions.EditionError):
+            body = {"error": "edition", "detail": str(exc)}
+            if exc.findings:
+                body["findings"] = [f.to_dict() for f in exc.findings]
+            return Response(body, status=exc.status)
+        if isinstance(exc, importing.GridImportError):
+            return Response({"error": "invalid", "fields": {"file": [str(exc)]}}, status=400)
+        return super().handle_exception(exc)
+
+
+def _edition(pk: int) -> Edition:
+    return get_object_or_404(Edition, pk=pk)
+
+
+class CreateDraft(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    based_on = serializers.IntegerField(required=False, min_value=1)
+    note = serializers.CharField(required=False, allow_blank=True)
+
+
+class EditionsView(EditionErrorMixin, APIView):
+    permission_classes = [CanEditBoundaries]
+
+    @extend_schema(responses=EditionSerializer(many=True))
+    def get(self, request):
+        return Response(EditionSerializer(Edition.objects.all(), many=True).data)
+
+    @extend_schema(request=CreateDraft, responses=EditionSerializer)
+    def post(self, request):
+        s = CreateDraft(data=request.data)
+        s.is_valid(raise_exception=True)
+        based_on = _edition(s.validated_data["based_on"]) if s.validated_data.get("based_on") else None
+        draft = editions.create_draft(s.validated_data["name"], based_on=based_on, user=request.user)
+        if s.validated_data.get("note"):
+            Edition.objects.filter(pk=draft.pk).update(note=s.validated_data["note"])
+            draft.refresh_from_db()
+        return Response(EditionSerializer(draft).data, status=201)
+
+
+class EditionDetailView(APIView):
+    @extend_schema(responses=EditionSerializer)
+    def get(self, request, pk: int):
+        edition = _edition(pk)
+        data = EditionSerializer(edition).data
+        data["grids"] = editions.grid_count_by_level(edition)
+        return Response(data)
+
+
+class ValidationView(APIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request, pk: int):
+        edition = _edition(pk)
+        findings = validate_edition(edition)
+        return Response({
+            "edition": {"id": edition.pk, "version": edition.version, "status": edition.status},
+            "errors": sum(f.severity == "error" for f in findings),
+            "warnings": sum(f.severity == "warning" for f in findings),
+            "findings": [f.to_dict() for f in findings],
+        })
+
+
+def _edit_response(edition: Edition, result: dict) -> Response:
+    findings = validate_edition(edition)
+    return Response({**result, "version": edition.version,
+                     "errors": sum(f.severity == "error" for f in findings),
+                     "findings": [f.to_dict() for f in findings]})
+
+
+class EditView(EditionErrorMixin, APIView):
+    """POST /editions/{id}/{op}: assign, reshape, split, merge, undo, redo."""
+
+    permission_classes = [IsPlanner]
+    parser_classes = [JSONParser]
+
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT})
+    def post(self, request, pk: int, op: str):
+        edition = _edition(pk)
+        data = request.data if isinstance(request.data, dict) else {}
+        version = version_field(data)
+        if op == "assign":
+            result = editing.assign_piece(edition, _code(data, "code"), geometry_field(data, "geometry"),
+                                          version=version, user=request.user)
+        elif op == "reshape":
+            result = editing.set_geometry(edition, _code(data, "code"), geometry_field(data, "geometry"),
+                                          version=version, user=request.user)
+        elif op == "split":
+            result = editing.split(edition, _code(data, "code"), geometry_field(data, "line"), version=version,
+                                   user=request.user, new_name=data.get("name") or None)
+        elif op == "merge":
+            result = editing.merge(edition, _code(data, "keep"), _code(data, "other"), version=version,
+                                   user=request.user)
+        elif op == "undo":
+            result = editing.undo(edition, version=version, user=request.user)
+        elif op == "redo":
+            result = editing.redo(edition, version=version, user=request.user)
+        else:
+            raise BadParameter("op", f"未知操作 unknown operation {op!r}")
+        edition.refresh_from_db()
+        return _edit_response(edition, result)
+
+
+def _code(data: dict, field: str) -> str:
+    value = str(data.get(field) or "").strip()
+    if not value:
+        raise BadParameter(field, "必填 (required): a grid code")
+    return value
+
+
+class ImportLayerView(EditionErrorMixin, APIView):
+    """Replace grids of a draft from an uploaded redrawn layer (GeoJSON, GeoPackage, zipped Shapefile)."""
+
+    permission_classes = [IsPlanner]
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(request={"multipart/form-data": OpenApiTypes.OBJECT}, responses={200: OpenApiTypes.OBJECT})
+    def post(self, request, pk: int):
+        edition = _edition(pk)
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise BadParameter("file", "必填 (required): the layer file")
+        if upload.size == 0:
+            raise BadParameter("file", "文件为空 (the file is empty)")
+        if upload.size > MAX_UPLOAD_BYTES:
+            raise BadParameter("file", f"文件过大 (larger than {MAX_UPLOAD_BYTES // 1024 // 1024} MB)")
+        suffix = Path(upload.name).suffix.lower()
+        if suffix not in (".geojson", ".json", ".gpkg", ".zip"):
+            raise BadParameter("file", "支持 .geojson .gpkg .zip(Shapefile) (unsupported file type)")
+        level = request.data.get("level")
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / f"layer{suffix}"
+            with path.open("wb") as fh:
+                for chunk in upload.chunks():
+                    fh.write(chunk)
+            read = importing.read_grid_file(
+                path, importing.FieldMap.parse(request.data.get("map", "")),
+                level=int(level) if level else None, gcj02=request.data.get("gcj02") in ("1", "true", "on"),
+            )
+        result = editing.replace_from_layer(edition, read, version=version_field(request.data), user=request.user)
+        edition.refresh_from_db()
+        return _edit_response(edition, {**result, "warnings": read.warnings})
+
+
+class PublishView(EditionErrorMixin, APIView):
+    permission_classes = [IsPlanner]
+
+    @extend_schema(request=OpenApiTypes.OBJECT, responses=EditionSerializer)
+    def post(self, request, pk: int):
+        edition = _edition(pk)
+        data = request.data if isinstance(request.data, dict) else {}
+        version = version_field(data)
+        if version is not None and version != edition.version:
+            raise editions.EditionError(f"草稿已被他人修改 (stale: version {version}, now {edition.version})", 409)
+        reroute = str(data.get("reroute", "")).lower() in ("1", "true", "yes")
+        published = editions.publish(edition, user=request.user, reroute=reroute)
+        return Response(EditionSerializer(published).data)
+
+
+class DiffView(APIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request, pk: int):
+        new = _edition(pk)
+        against = request.query_params.get("against")
+        if against:
+            try:
+                old = _edition(int(against))
+            except ValueError:
+                raise BadParameter("against", "必须是版本编号 (must be an edition id)") from None
+        else:
+            old = new.based_on or editions.active_edition()
+        if old is None or old.pk == new.pk:
+            raise BadParameter("against", "没有可比较的版本 (no edition to compare with)")
+        result = diff.diff_editions(old, new)
+        if request.query_params.get("format") == "geojson":
+            return Response(result["geojson"])
+        return Response(result)
+
+
+class ChangesView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request, pk: int):
+        edition = _edition(pk)
+        rows = EditionChange.objects.filter(edition=edition).select_related("by").order_by("seq")
+        return Response([{"seq": c.seq, "op": c.op, "params": c.params, "undone": c.undone, "at": c.at,
+                          "by": c.by.get_username() if c.by else None, "codes": sorted(c.after)} for c in rows])
+
+
+class BlindSpotsView(APIView):
+    """Blind spots of an edition (default active): area, responsible community, reports inside."""
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request):
+        from .api import resolve_edition
+
+        edition = resolve_edition(request)
+        features = []
+        for b in diff.blind_spots(edition):
+            features.append({"type": "Feature", "geometry": shapely.geometry.mapping(b["geometry"]),
+                             "properties": {"area_m2": round(b["area_m2"], 1), "community_code": b["community_code"],
+                                            "community_name": b["community_name"], "items": b["items"]}})
+        return Response({"type": "FeatureCollection", "edition": {"id": edition.pk, "name": edition.name},
+                         "features": features})

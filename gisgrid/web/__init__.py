@@ -1,0 +1,1 @@
+"""Server-rendered pages: the grid map and the login page. Data comes from the JSON API."""

@@ -1,0 +1,70 @@
+"""The map page. Anyone may look (the grid API is public read-only); it shows who is signed in.
+
+Everything the browser script needs (API addresses, basemap, labels of grid kinds) goes into one
+JSON blob rendered with ``json_script``; UI strings live in the template as {% translate %}.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_safe
+
+from gisgrid.accounts.roles import role_label
+from gisgrid.boundaries.models import Grid
+
+MAP_CENTER = (35.2385, 110.1449)  # Heyang county seat; the map then fits the county outline
+MAP_ZOOM = 10
+# Display simplification per level, metres (the API simplifies each level as a coverage).
+SIMPLIFY_M = {1: 10, 2: 5, 3: 1}
+# Zoom at which labels of a level appear; level 3 is fetched from this zoom on (or on toggle).
+LABEL_MIN_ZOOM = {1: 0, 2: 12, 3: 14}
+LEVEL3_LOAD_ZOOM = 13
+
+
+def user_display(user) -> dict:
+    if not getattr(user, "is_authenticated", False):
+        return {"authenticated": False, "name": _("访客"), "role": _("只读"), "text": _("访客（只读）")}
+    name = user.get_username()
+    role = role_label(user) or _("无角色")
+    return {
+        "authenticated": True,
+        "name": name,
+        "full_name": user.get_full_name().strip(),
+        "role": role,
+        "text": f"{name}（{role}）",
+    }
+
+
+@require_safe
+def map_page(request):
+    basemap_url = getattr(settings, "GISGRID_BASEMAP_URL", "") or ""
+    config = {
+        "api": {"county": reverse("county"), "grids": reverse("grid-list")},
+        "center": list(MAP_CENTER),
+        "zoom": MAP_ZOOM,
+        "basemap": {
+            "url": basemap_url,
+            "attribution": getattr(settings, "GISGRID_BASEMAP_ATTRIBUTION", "") or "",
+        },
+        "simplify": SIMPLIFY_M,
+        "labelMinZoom": LABEL_MIN_ZOOM,
+        "level3LoadZoom": LEVEL3_LOAD_ZOOM,
+        "kinds": {value: str(label) for value, label in Grid.Kind.choices},
+    }
+    context = {
+        "config": config,
+        "basemap_url": basemap_url,
+        "basemap_attribution": config["basemap"]["attribution"],
+        "user_display": user_display(request.user),
+        "language": translation.get_language(),
+    }
+    return render(request, "web/map.html", context)
+
+
+@require_safe
+def index(request):
+    return redirect("map")

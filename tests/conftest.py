@@ -1,0 +1,62 @@
+"""Shared fixtures: the Heyang dataset in the test database, and API clients per role."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+
+ROOT = Path(__file__).resolve().parent.parent
+HEYANG = ROOT / "geodata" / "heyang"
+
+
+def _ensure_heyang() -> None:
+    from gisgrid.boundaries.models import Edition
+    from gisgrid.datasets.loader import load_dataset
+
+    if not Edition.objects.filter(status="active").exists():
+        load_dataset(settings.GISGRID_DATASET_DIR)
+        call_command("create_demo_users", quiet=True)
+
+
+@pytest.fixture(scope="session")
+def heyang_loaded(django_db_setup, django_db_blocker):
+    """Load Heyang once per session, committed, outside any test transaction."""
+    with django_db_blocker.unblock():
+        _ensure_heyang()
+
+
+@pytest.fixture
+def heyang_db(heyang_loaded, django_db_blocker, db):
+    # A transactional test elsewhere may have flushed the tables: load again when gone.
+    with django_db_blocker.unblock():
+        _ensure_heyang()
+
+
+@pytest.fixture
+def heyang_live(heyang_loaded, transactional_db, django_db_blocker):
+    """For live_server/browser tests: committed data visible to the server thread."""
+    _ensure_heyang()
+
+
+def _client_for(username: str | None):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    if username:
+        from django.contrib.auth.models import User
+
+        client.force_authenticate(User.objects.get(username=username))
+    return client
+
+
+@pytest.fixture
+def anon_client(heyang_db):
+    return _client_for(None)
+
+
+@pytest.fixture
+def client_as(heyang_db):
+    return _client_for
