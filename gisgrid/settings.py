@@ -158,3 +158,7 @@ LOGGING = {
 
 # A batch locate of 100,000 points is ~3 MB of JSON; bigger bodies get a 400 before parsing.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 8 * 1024 * 1024
+
+# Each test run gets its own database, so several runs (developers, CI, helpers) never
+# collide; GISGRID_TEST_DB pins a name.
+DATABASES["default"]["TEST"] = {"NAME": os.environ.get("GISGRID_TEST_DB", f"test_gisgrid_{os.getpid()}")}

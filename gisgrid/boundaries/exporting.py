@@ -45,6 +45,9 @@ def export_edition(edition: Edition, out_dir: str | Path, fmt: str = "geojson", 
         if path.exists():
             path.unlink()
         kwargs = {"encoding": "UTF-8"} if fmt == "shp" else {}
+        if fmt == "shp":
+            # DBF names hold 10 characters; the importer reads 'parent_cod' back as parent_code.
+            frame = frame.rename(columns={"parent_code": "parent_cod"})
         frame.to_file(path, driver=driver, engine="pyogrio", **kwargs)
         written.append(path)
     return written

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from dataclasses import fields as dataclass_fields
 from pathlib import Path
 
 import numpy as np
@@ -134,6 +135,7 @@ def read_grid_file(
     if len(frame) == 0:
         raise GridImportError(f"{path}: the file has no features")
 
+    fields = _dbf_names(fields, frame.columns)
     wanted = {"code": fields.code, "name": fields.name}
     if level is None:
         wanted["level"] = fields.level
@@ -198,6 +200,16 @@ def read_grid_file(
                     geometry.as_multipolygon(shapely.force_2d(geom)), label)
         )
     return ReadResult(rows, warnings, crs.to_string())
+
+
+def _dbf_names(fields: FieldMap, columns) -> FieldMap:
+    """Shapefile (DBF) field names hold 10 characters: 'parent_code' is written as 'parent_cod'."""
+    changes = {}
+    for f in dataclass_fields(fields):
+        src = getattr(fields, f.name)
+        if src and src not in columns and len(src) > 10 and src[:10] in columns:
+            changes[f.name] = src[:10]
+    return replace(fields, **changes) if changes else fields
 
 
 def _text(value) -> str:

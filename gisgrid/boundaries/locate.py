@@ -19,6 +19,7 @@ from . import geometry
 from .datums import CRS_CHOICES, to_wgs84
 from .locate_index import GridIndex, GridRecord
 from .models import Edition, Grid, GridAssignment, Unit
+from .proximity import Proximity
 
 STATUS_NAMES = ("inside", "blind_spot", "outside")
 
@@ -38,6 +39,7 @@ class Snapshot:
     edition_name: str
     edition_version: int
     index: GridIndex
+    proximity: Proximity
     grid_unit: list[dict | None]  # per record: the grid's own unit
     staff: dict[str, list[StaffEntry]]  # by grid code
 
@@ -75,7 +77,8 @@ def build_snapshot(edition: Edition) -> Snapshot:
             StaffEntry(a.role, str(a.get_role_display()), a.person.name, a.person.phone,
                        a.person.unit.name if a.person.unit_id else None)
         )
-    return Snapshot(edition.pk, edition.name, edition.version, index, grid_unit, staff)
+    proximity = Proximity([r.geom for r in index.records], [r.level for r in index.records])
+    return Snapshot(edition.pk, edition.name, edition.version, index, proximity, grid_unit, staff)
 
 
 def snapshot(edition_id: int | None = None) -> Snapshot:
@@ -154,8 +157,18 @@ def locate(
     wlon, wlat = to_wgs84(lons, lats, crs)
     result = snap.index.locate_many(wlon, wlat)
     records = snap.index.records
-    answers = []
     edition = {"id": snap.edition_id, "name": snap.edition_name}
+    near: list = []
+    nearest_rec = nearest_d = None
+    if details:
+        pts = Proximity.points(wlon, wlat)
+        near = snap.proximity.near(pts, {1: result.level1, 2: result.level2, 3: result.level3}, tolerance_m)
+        outside = np.flatnonzero(result.status == 2)
+        if len(outside):
+            nearest_rec = np.full(len(wlon), -1)
+            nearest_d = np.zeros(len(wlon))
+            nearest_rec[outside], nearest_d[outside] = snap.proximity.nearest(pts[outside])
+    answers = []
     for i in range(len(wlon)):
         status = STATUS_NAMES[int(result.status[i])]
         chain = result.chain(i)
@@ -167,37 +180,33 @@ def locate(
             "grids": [{"level": records[j].level, "code": records[j].code, "name": records[j].name} for j in chain],
         }
         if details:
-            answer.update(_details(snap, chain, status, float(wlon[i]), float(wlat[i]), tolerance_m, show_phones))
+            if status == "outside":
+                j = int(nearest_rec[i])
+                answer.update({
+                    "unit": None, "staff": [], "near_boundary": False, "candidates": [],
+                    "nearest": {"code": records[j].code, "name": records[j].name,
+                                "distance_m": round(float(nearest_d[i]), 1)},
+                    "swapped_inside": _swapped_inside(snap, float(wlon[i]), float(wlat[i])),
+                })
+            else:
+                answer.update(_details(snap, chain, status, near[i], show_phones))
         answers.append(answer)
     return snap, answers
 
 
-def _details(snap: Snapshot, chain: list[int], status: str, lon: float, lat: float, tolerance_m: float,
-             show_phones: bool) -> dict:
+def _details(snap: Snapshot, chain: list[int], status: str, near: list[tuple[int, float]], show_phones: bool) -> dict:
     records = snap.index.records
-    out: dict = {}
-    if status == "outside":
-        nearest_idx, dist = snap.index.nearest(lon, lat)
-        out["unit"] = None
-        out["staff"] = []
-        out["near_boundary"] = False
-        out["candidates"] = []
-        out["nearest"] = {"code": records[nearest_idx].code, "name": records[nearest_idx].name,
-                          "distance_m": round(dist, 1)}
-        out["swapped_inside"] = _swapped_inside(snap, lon, lat)
-        return out
     deepest = records[chain[-1]]
-    out["unit"] = _unit(snap.unit_for(chain), show_phones)
+    out: dict = {"unit": _unit(snap.unit_for(chain), show_phones)}
     # Blind spots are the community's own members' duty (county rule), so the deepest grid's
     # staff answer: for a blind spot that is the community itself.
     out["staff"] = [_staff(s, show_phones) for s in snap.staff.get(deepest.code, [])]
     if status == "blind_spot":
         out["blind_spot_of"] = {"code": deepest.code, "name": deepest.name}
-    cands = snap.index.near_boundary(lon, lat, chain, tolerance_m)
-    out["near_boundary"] = bool(cands)
+    out["near_boundary"] = bool(near)
     out["candidates"] = [
         {"code": records[j].code, "name": records[j].name, "level": records[j].level, "distance_m": round(d, 1)}
-        for j, d in cands
+        for j, d in near
     ]
     return out
 

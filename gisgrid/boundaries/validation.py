@@ -165,6 +165,7 @@ class _Run:
         self.codes = [f.code for f in self.features]
         self.levels = np.array([int(f.level) for f in self.features], dtype=int)
         self.findings: list[Finding] = []
+        # The trailing None stops numpy from trying to unpack the geometries into a 2-D array.
         self.raw = np.array([f.geom for f in self.features] + [None], dtype=object)[:-1]
         self.repaired = np.zeros(len(self.features), dtype=bool)
         self.usable = np.ones(len(self.features), dtype=bool)
@@ -328,11 +329,7 @@ class _Run:
                 self.add("blind_spot", INFO, level, [container_code], areas[p], piece,
                          f"盲点 blind spot {areas[p]:.1f} m² in {container_code} not covered by any level-{level} grid")
             return []
-        tree = shapely.STRtree(kids)
-        hit_piece, hit_kid = tree.query(pieces, predicate="dwithin", distance=self.tol)
-        touching: dict[int, set[str]] = defaultdict(set)
-        for p, k in zip(hit_piece, hit_kid, strict=True):
-            touching[int(p)].add(self.codes[children[k]])
+        touching = self._bordering(pieces, metric, children)
         width, thin = self._thinness(metric, areas)
         where = f"上级 parent {container_code}" if container_code else "县界 county outline"
         for p, piece in enumerate(pieces):
@@ -348,6 +345,28 @@ class _Run:
                 self.add("gap", ERROR, level, codes, areas[p], piece,
                          f"覆盖缺口 gap {areas[p]:.1f} m² in {where}, next to {_fmt_codes(codes)}", width_m=w)
         return list(pieces)
+
+    def _bordering(self, pieces: np.ndarray, metric: np.ndarray, children: np.ndarray) -> dict[int, set[str]]:
+        """Grids sharing a stretch of boundary with each piece (a corner touch doesn't count).
+
+        A grid counts when its boundary runs within edge_tolerance_m of the piece's boundary
+        for at least min(1 m, 10 % of the piece's perimeter). validation_sql uses the same rule.
+        """
+        touching: dict[int, set[str]] = defaultdict(set)
+        if not len(children) or not len(pieces):
+            return touching
+        tree = shapely.STRtree(self.geom[children])
+        hit_piece, hit_kid = tree.query(pieces, predicate="dwithin", distance=self.tol)
+        if not len(hit_piece):
+            return touching
+        zone = shapely.buffer(shapely.boundary(metric), self.cfg.edge_tolerance_m)
+        kid_lines = self._metric(shapely.boundary(self.geom[children[hit_kid]]))
+        contact = shapely.length(shapely.intersection(kid_lines, zone[hit_piece]))
+        need = np.minimum(1.0, 0.1 * shapely.length(metric[hit_piece]))
+        for p, k, ok in zip(hit_piece, hit_kid, contact >= need, strict=True):
+            if ok:
+                touching[int(p)].add(self.codes[children[k]])
+        return touching
 
     # -- 4. siblings: overlaps, edge mismatches
 

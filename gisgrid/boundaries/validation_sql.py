@@ -120,11 +120,15 @@ def sql_gaps(
         LEFT JOIN g s
           ON s.level = m.level AND (m.level = 1 OR s.parent_code = m.parent)
          AND ST_DWithin(ST_Transform(s.geom, 4546), m.piece_m, %s)
+         -- a corner touch doesn't make a grid a neighbour of the gap (same rule as the pure method)
+         AND ST_Length(ST_Intersection(ST_Transform(ST_Boundary(s.geom), 4546),
+                                       ST_Buffer(ST_Boundary(m.piece_m), %s)))
+             >= LEAST(1.0, 0.1 * ST_Perimeter(m.piece_m))
         WHERE ST_Area(m.piece_m) > %s
         GROUP BY m.id, m.level, m.parent, m.piece, m.piece_m
         ORDER BY m.level, m.parent, area DESC
         """,
-        [tolerance_m, min_area_m2],
+        [tolerance_m, tolerance_m, min_area_m2],
     )
     out = []
     for level, parent, area, wkb, touching in cursor.fetchall():

@@ -21,7 +21,7 @@ MAP_ZOOM = 10
 # Display simplification per level, metres (the API simplifies each level as a coverage).
 SIMPLIFY_M = {1: 10, 2: 5, 3: 1}
 # Zoom at which labels of a level appear; level 3 is fetched from this zoom on (or on toggle).
-LABEL_MIN_ZOOM = {1: 0, 2: 12, 3: 14}
+LABEL_MIN_ZOOM = {1: 0, 2: 12, 3: 16}
 LEVEL3_LOAD_ZOOM = 13
 
 

@@ -1,0 +1,87 @@
+"""Distances for locate, vectorised: which other grids lie within a tolerance, which grid is nearest.
+
+Computed in the metric CRS (EPSG:4546) with GEOS' bulk queries (`dwithin`, `query_nearest`),
+so a batch of 100,000 points costs a few GEOS calls rather than 100,000 Python-level lookups.
+The trees hold each grid's boundary cut into short pieces, not whole polygons: a point's
+distance to a grid it is not in equals its distance to that grid's boundary, and a tree of
+short pieces answers in a few small distance computations where a whole polygon of a
+thousand vertices costs a scan of all of them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+
+from . import geometry
+
+PIECE_VERTICES = 16
+
+
+def boundary_pieces(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cut every geometry's boundary into linestrings of at most PIECE_VERTICES segments."""
+    lines, owner = [], []
+    for i, g in enumerate(geoms):
+        for ring in shapely.get_parts(shapely.boundary(g)):
+            coords = shapely.get_coordinates(ring)
+            for start in range(0, len(coords) - 1, PIECE_VERTICES):
+                lines.append(shapely.linestrings(coords[start:start + PIECE_VERTICES + 1]))
+                owner.append(i)
+    return np.asarray(lines, dtype=object), np.asarray(owner, dtype=np.int64)
+
+
+class Proximity:
+    def __init__(self, geoms_wgs84: list[shapely.Geometry], levels: list[int]):
+        self.levels = np.asarray(levels)
+        self.metric = geometry.to_metric(np.asarray(geoms_wgs84, dtype=object))
+        self.by_level: dict[int, tuple[np.ndarray, shapely.STRtree]] = {}
+        for lvl in np.unique(self.levels):
+            idx = np.flatnonzero(self.levels == lvl)
+            pieces, owner = boundary_pieces(self.metric[idx])
+            # Map each piece straight to its record index in the snapshot.
+            self.by_level[int(lvl)] = (idx[owner], shapely.STRtree(pieces))
+
+    @staticmethod
+    def points(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+        t = geometry._to_metric(geometry.metric_srid())
+        x, y = t.transform(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
+        return shapely.points(x, y)
+
+    def near(self, pts: np.ndarray, owners: dict[int, np.ndarray], tolerance_m: float) -> list[list[tuple[int, float]]]:
+        """For each point, other grids of the owner's level within `tolerance_m`: (record idx, metres)."""
+        out: list[list[tuple[int, float]]] = [[] for _ in range(len(pts))]
+        if tolerance_m <= 0:
+            return out
+        for lvl, (idx, tree) in self.by_level.items():
+            owner = owners.get(lvl)
+            if owner is None:
+                continue
+            has = np.flatnonzero(owner >= 0)
+            if not len(has):
+                continue
+            pi, gi = tree.query(pts[has], predicate="dwithin", distance=tolerance_m)
+            rec = idx[gi]
+            pidx = has[pi]
+            other = rec != owner[pidx]
+            pidx, rec = pidx[other], rec[other]
+            if not len(pidx):
+                continue
+            # Several pieces of one grid may be near: keep one (point, grid) pair each.
+            pairs = np.unique(np.column_stack([pidx, rec]), axis=0)
+            dist = shapely.distance(pts[pairs[:, 0]], self.metric[pairs[:, 1]])
+            for (p, r), d in zip(pairs.tolist(), dist.tolist(), strict=True):
+                out[p].append((r, d))
+        for lst in out:
+            lst.sort(key=lambda rd: rd[1])
+        return out
+
+    def nearest(self, pts: np.ndarray, level: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """Nearest grid of `level` for each point: (record idx, metres)."""
+        idx, tree = self.by_level[level]
+        (pi, gi), dist = tree.query_nearest(pts, return_distance=True, all_matches=False)
+        # Outside points only: the nearest boundary piece's grid is the nearest grid.
+        rec = np.full(len(pts), -1)
+        d = np.full(len(pts), np.inf)
+        rec[pi] = idx[gi]
+        d[pi] = dist
+        return rec, d
