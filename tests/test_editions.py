@@ -255,3 +255,52 @@ def test_blind_spots_api(anon_client):
     listed = [i["id"] for f in r.json()["features"] for i in f["properties"]["items"]]
     assert report.pk in listed
     assert Report.objects.filter(pk=report.pk, level2_code=spot["properties"]["community_code"]).exists()
+
+
+def test_publish_under_concurrent_locate_never_mixes_editions(heyang_live):
+    import threading
+    import time
+
+    from django.db import connection
+
+    old = editions.active_edition()
+    draft = editions.create_draft("concurrent")
+    a, b, mid = _neighbours(draft)
+    piece = _piece_around(mid, 150)
+    probe = shapely.point_on_surface(shapely.intersection(piece, b.geom).buffer(-1e-4))
+    editing.assign_piece(draft, a.code, piece)
+    # Warm both snapshots: the switch is under test here, not the index build.
+    locate.locate([probe.x], [probe.y], edition_id=draft.pk)
+    locate.locate([probe.x], [probe.y])
+    seen: list[tuple[int, str, float]] = []
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def worker():
+        try:
+            while not stop.is_set():
+                started = time.monotonic()
+                _, ans = locate.locate([probe.x], [probe.y], details=False)
+                seen.append((ans[0]["edition"]["id"], ans[0]["grids"][1]["code"], started))
+        except BaseException as exc:  # reported below; a thread must not die silently
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    for t in threads:
+        t.start()
+    time.sleep(0.5)
+    editions.publish(draft)
+    published_at = time.monotonic()
+    time.sleep(0.5)
+    stop.set()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    pairs = {(e, c) for e, c, _ in seen}
+    assert pairs <= {(old.pk, b.code), (draft.pk, a.code)}, pairs
+    assert (old.pk, b.code) in pairs and (draft.pk, a.code) in pairs
+    # Once publish returned, every lookup that started later answers from the new edition.
+    late = [(e, c) for e, c, t in seen if t > published_at + 0.05]
+    assert late and all(e == draft.pk for e, _ in late)
