@@ -33,13 +33,6 @@ def active_edition() -> Edition | None:
     return Edition.objects.filter(status=Edition.Status.ACTIVE).first()
 
 
-def active_edition_id() -> int | None:
-    with connection.cursor() as cur:
-        cur.execute("SELECT id FROM boundaries_edition WHERE status = 'active' LIMIT 1")
-        row = cur.fetchone()
-    return row[0] if row else None
-
-
 def create_draft(name: str, *, based_on: Edition | None = None, user=None) -> Edition:
     """A new draft: a copy of `based_on` (default: the active edition), or empty when none."""
     based_on = based_on or active_edition()

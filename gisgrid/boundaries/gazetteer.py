@@ -13,6 +13,28 @@ from django.db import connection
 from .models import Place
 
 MAX_QUERY_LENGTH = 60
+# Trigram similarity alone ties (or inverts) names that share a prefix: for "中央府" it ranks
+# 中央苑 above 中央御府. A wider candidate set is therefore re-ranked by how much of the query
+# appears, in order, in the name or an alias (longest common subsequence / query length) and,
+# less, by how much of that name or alias the query accounts for (closer lengths first).
+_CANDIDATES = 200
+_COVERAGE_WEIGHT = 0.5
+_FIT_WEIGHT = 0.1
+
+
+def _lcs(a: str, b: str) -> int:
+    prev = [0] * (len(b) + 1)
+    for ca in a:
+        cur = [0]
+        for j, cb in enumerate(b):
+            cur.append(prev[j] + 1 if ca == cb else max(prev[j + 1], cur[j]))
+        prev = cur
+    return prev[-1]
+
+
+def _coverage(q: str, name: str, aliases: str) -> float:
+    texts = [name, *(a for a in aliases.split("|") if a)]
+    return max(_COVERAGE_WEIGHT * _lcs(q, t) / len(q) + _FIT_WEIGHT * _lcs(q, t) / len(t) for t in texts if t)
 
 
 def search_places(q: str, limit: int = 10) -> list[dict]:
@@ -32,8 +54,11 @@ def search_places(q: str, limit: int = 10) -> list[dict]:
     with connection.cursor() as cur:
         cur.execute("SET LOCAL pg_trgm.word_similarity_threshold = 0.3")
         cur.execute("SET LOCAL pg_trgm.similarity_threshold = 0.2")
-        cur.execute(sql, {"q": q, "like": like, "limit": limit})
+        cur.execute(sql, {"q": q, "like": like, "limit": max(limit, _CANDIDATES)})
         rows = cur.fetchall()
+    rows = [(*r[:6], float(r[6]) + _coverage(q, r[1], r[3])) for r in rows]
+    rows.sort(key=lambda r: (-round(r[6], 6), len(r[1]), r[1]))
+    rows = rows[:limit]
     kinds = dict(Place.Kind.choices)
     return [
         {

@@ -36,6 +36,10 @@ class LocateBatch(serializers.Serializer):
 def parse_points(raw: list, limit: int) -> np.ndarray:
     if len(raw) > limit:
         raise BadParameter("points", f"最多 {limit} 个点 (at most {limit} points, got {len(raw)})")
+    # numpy would read true/false as 1/0 and "110.1" as a number: accept real numbers only.
+    for i, p in enumerate(raw):
+        if not isinstance(p, list | tuple) or any(isinstance(v, bool) or not isinstance(v, int | float) for v in p):
+            raise BadParameter("points", f"每个点必须是 [lon, lat] 数值对 (point at index {i} must be [lon, lat] numbers)")
     try:
         arr = np.asarray(raw, dtype=float)
     except (TypeError, ValueError):

@@ -51,7 +51,8 @@ def route(location: dict, category: Category) -> Routing:
         return Routing(category, town, assisting, days, Category.Rule.TERRITORIAL,
                        f"属地管理：由{where}负责 (territorial: the level-1 grid's unit handles it)")
     if category.rule == Category.Rule.DEPARTMENT:
-        return Routing(category, category.lead_unit, [], days, Category.Rule.DEPARTMENT,
+        # The department leads; units the matter list names as assisting still assist.
+        return Routing(category, category.lead_unit, assisting, days, Category.Rule.DEPARTMENT,
                        f"事项清单：由{category.lead_unit.name}负责 (matter list: a county department)")
     # Lead + assisting: the town joins as an assistant when it is not already named, since
     # cross-department matters still need the territory on site.

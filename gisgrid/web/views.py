@@ -7,13 +7,14 @@ JSON blob rendered with ``json_script``; UI strings live in the template as {% t
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
-from gisgrid.accounts.roles import role_label
+from gisgrid.accounts.roles import can_edit_boundaries, role_label
 from gisgrid.boundaries.models import Grid
 
 MAP_CENTER = (35.2385, 110.1449)  # Heyang county seat; the map then fits the county outline
@@ -63,6 +64,30 @@ def map_page(request):
         "language": translation.get_language(),
     }
     return render(request, "web/map.html", context)
+
+
+@require_safe
+def planner_page(request):
+    """网格规划: planners and admins edit draft editions through the planner API."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not can_edit_boundaries(request.user):
+        return render(request, "web/planner.html", {"forbidden": True, "user_display": user_display(request.user)},
+                      status=403)
+    basemap_url = getattr(settings, "GISGRID_BASEMAP_URL", "") or ""
+    config = {
+        "api": {
+            "county": reverse("county"), "grids": reverse("grid-list"), "editions": reverse("edition-list"),
+            "blindSpots": reverse("blind-spots"),
+        },
+        "center": list(MAP_CENTER),
+        "zoom": MAP_ZOOM,
+        "basemap": {"url": basemap_url, "attribution": getattr(settings, "GISGRID_BASEMAP_ATTRIBUTION", "") or ""},
+        "simplify": SIMPLIFY_M,
+        "kinds": {value: str(label) for value, label in Grid.Kind.choices},
+        "mapUrl": reverse("map"),
+    }
+    return render(request, "web/planner.html", {"config": config, "user_display": user_display(request.user)})
 
 
 @require_safe

@@ -63,9 +63,12 @@ class Command(BaseCommand):
             lats = np.array([float(r[o["lat_field"]]) for r in rows])
         except ValueError as exc:
             raise CommandError(f"--csv-in: non-numeric coordinate: {exc}") from None
+        # Check every row up front: per chunk, "at index i" would count from the chunk's start.
+        locate.check_coordinates(lons, lats, o["crs"], "points", locate.snapshot(o["edition"]))
         out_fields = fields + ["status", "level1_code", "level1_name", "level2_code", "level2_name",
                                "level3_code", "level3_name", "unit", "near_boundary", "edition"]
-        out = open(o["csv_out"], "w", encoding="utf-8", newline="") if o["csv_out"] else sys.stdout
+        # self.stdout, not sys.stdout: call_command(stdout=...) and tests capture it.
+        out = open(o["csv_out"], "w", encoding="utf-8", newline="") if o["csv_out"] else self.stdout
         try:
             writer = csv.DictWriter(out, out_fields)
             writer.writeheader()
@@ -86,5 +89,5 @@ class Command(BaseCommand):
                 bar.update(end - start)
             bar.close()
         finally:
-            if out is not sys.stdout:
+            if out is not self.stdout:
                 out.close()
