@@ -172,15 +172,22 @@ def _locked(edition_id: int, version: int | None) -> Edition:
     return edition
 
 
+def _open(edition: Edition, version: int | None, *codes: str) -> tuple[Edition, dict[str, GridState]]:
+    """Lock the draft (checking its version), load its grids, and check the codes an edit names."""
+    edition = _locked(edition.pk, version)
+    states = load_states(edition)
+    for c in codes:
+        if c not in states:
+            raise EditionError(f"grid: 草稿中没有网格 {c} (no such grid in the draft)", 404)
+    return edition, states
+
+
 def assign_piece(edition: Edition, code: str, piece: shapely.Geometry, *, version: int | None = None,
                  user=None) -> dict:
     """Add a drawn piece to grid `code`, cutting it from its neighbours inside the parent."""
     piece = check_drawing(piece, "piece")
     with transaction.atomic():
-        edition = _locked(edition.pk, version)
-        states = load_states(edition)
-        if code not in states:
-            raise EditionError(f"grid: 草稿中没有网格 {code} (no such grid in the draft)", 404)
+        edition, states = _open(edition, version, code)
         target = states[code]
         parent = _parent_geom(edition, states, target)
         inside = _clean(shapely.intersection(piece, parent))
@@ -199,10 +206,7 @@ def set_geometry(edition: Edition, code: str, geom: shapely.Geometry, *, version
     goes to the sibling sharing the longest edge with it, so no gap or overlap appears."""
     geom = check_drawing(geom)
     with transaction.atomic():
-        edition = _locked(edition.pk, version)
-        states = load_states(edition)
-        if code not in states:
-            raise EditionError(f"grid: 草稿中没有网格 {code} (no such grid in the draft)", 404)
+        edition, states = _open(edition, version, code)
         target = states[code]
         parent = _parent_geom(edition, states, target)
         new = _clean(shapely.intersection(geom, parent))
@@ -244,10 +248,7 @@ def split(edition: Edition, code: str, line: shapely.Geometry, *, version: int |
     if line is None or line.is_empty or line.geom_type not in ("LineString", "MultiLineString"):
         raise EditionError("line: 需要一条切割线 (a cutting line is needed)")
     with transaction.atomic():
-        edition = _locked(edition.pk, version)
-        states = load_states(edition)
-        if code not in states:
-            raise EditionError(f"grid: 草稿中没有网格 {code} (no such grid in the draft)", 404)
+        edition, states = _open(edition, version, code)
         target = states[code]
         parts = [p for p in shapely.get_parts(shapely.ops.split(target.geom, line)) if _area(p) > NOISE_M2] \
             if isinstance(target.geom, shapely.Polygon) else _split_multi(target.geom, line)
@@ -283,11 +284,7 @@ def _split_multi(geom: shapely.Geometry, line: shapely.Geometry) -> list[shapely
 def merge(edition: Edition, keep_code: str, other_code: str, *, version: int | None = None, user=None) -> dict:
     """Merge `other` into `keep` (siblings only); `other` leaves the draft and its children move over."""
     with transaction.atomic():
-        edition = _locked(edition.pk, version)
-        states = load_states(edition)
-        for c in (keep_code, other_code):
-            if c not in states:
-                raise EditionError(f"grid: 草稿中没有网格 {c} (no such grid in the draft)", 404)
+        edition, states = _open(edition, version, keep_code, other_code)
         keep, other = states[keep_code], states[other_code]
         if keep_code == other_code or keep.level != other.level or keep.parent_code != other.parent_code:
             raise EditionError("merge: 只能合并同一上级下的两个网格 (only two sibling grids can merge)")
@@ -345,8 +342,7 @@ def replace_from_layer(edition: Edition, read, *, version: int | None = None, us
     from .importing import link_parents
 
     with transaction.atomic():
-        edition = _locked(edition.pk, version)
-        states = load_states(edition)
+        edition, states = _open(edition, version)
         existing = {c: (s.level, s.geom) for c, s in states.items() if c not in {r.code for r in read.rows}}
         for r in read.rows:
             if r.code in states and not r.parent_code:

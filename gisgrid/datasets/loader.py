@@ -14,6 +14,7 @@ from pathlib import Path
 import shapely
 from django.db import transaction
 
+from gisgrid.audit.log import record
 from gisgrid.boundaries import directory, editions, importing
 from gisgrid.boundaries.models import Edition
 from gisgrid.incidents.matters import load_categories
@@ -60,4 +61,6 @@ def load_dataset(directory_path: Path, *, user=None, force_grids: bool = False, 
         place_files = [p for p in (d / "compounds.geojson", d / "streets.geojson") if p.exists()]
         report.counts["places"] = directory.load_places(place_files, report.edition)
         report.counts["categories"] = load_categories(d / "categories.csv")
+        record(user, "dataset.load", object_type="dataset", object_id=str(d.name), directory=str(d),
+               counts=report.counts, edition=report.edition.pk)
     return report
