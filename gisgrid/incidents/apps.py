@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class IncidentsConfig(AppConfig):
     name = "gisgrid.incidents"
     label = "incidents"
-    verbose_name = "事件与事项清单"
+    verbose_name = _("事件与事项清单")
 
     def ready(self) -> None:
         # Boundaries announces publishes; incidents decides what to do with its own items.

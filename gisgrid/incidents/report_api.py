@@ -1,0 +1,108 @@
+"""Reports: file one (routed at once by location and matter list), list and read them.
+
+The case workflow (dispatch, clocks, revisit, archive) builds on these rows later; what is here
+is the part that depends on the grids: where a report lies and who answers for it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from gisgrid.accounts.permissions import CanReport
+from gisgrid.accounts.roles import can_see_personal_data
+from gisgrid.api_errors import BadParameter
+from gisgrid.boundaries import locate
+from gisgrid.boundaries.datums import CRS_CHOICES
+
+from .models import Category, Report
+from .reports import create_report
+
+
+class ReportCreate(serializers.Serializer):
+    category = serializers.CharField(max_length=20)
+    lon = serializers.FloatField()
+    lat = serializers.FloatField()
+    crs = serializers.ChoiceField(choices=CRS_CHOICES, default="wgs84")
+    reporter_name = serializers.CharField(max_length=50)
+    reporter_phone = serializers.RegexField(r"^[0-9+\-() ]{5,20}$", required=False, allow_blank=True)
+    description = serializers.CharField(max_length=4000, required=False, allow_blank=True)
+    address = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+def report_dict(r: Report, request) -> dict:
+    data = {
+        "id": r.pk,
+        "created_at": r.created_at.isoformat(),
+        "status": r.status,
+        "category": {"code": r.category.code, "name": r.category.name},
+        "description": r.description,
+        "address": r.address,
+        "input": {"lon": r.raw_lon, "lat": r.raw_lat, "crs": r.raw_crs},
+        "wgs84": [r.point.x, r.point.y],
+        "routing": {
+            "edition": r.edition_id, "location_status": r.location_status,
+            "grids": {"level1": r.level1_code, "level2": r.level2_code, "level3": r.level3_code},
+            "lead_unit": {"code": r.lead_unit.code, "name": r.lead_unit.name} if r.lead_unit_id else None,
+            "assisting_units": [{"code": u.code, "name": u.name} for u in r.assisting_units.all()],
+            "rule": r.routing_rule, "limit_working_days": r.limit_working_days,
+        },
+    }
+    # The reporter's real name is recorded for scoring; name and phone are personal data.
+    if can_see_personal_data(request.user):
+        data["reporter"] = {"name": r.reporter_name, "phone": r.reporter_phone}
+    return data
+
+
+class ReportsView(APIView):
+    permission_classes = [CanReport]
+
+    @extend_schema(parameters=[OpenApiParameter("grid", str, description="网格编码前缀 grid code prefix"),
+                               OpenApiParameter("status", str, enum=["open", "closed"])])
+    def get(self, request):
+        qs = Report.objects.select_related("category", "lead_unit").prefetch_related("assisting_units")
+        grid = request.query_params.get("grid")
+        if grid:
+            if not grid.isdigit() or len(grid) > 15:
+                raise BadParameter("grid", "网格编码必须是数字 (a numeric grid code)")
+            field = {9: "level1_code", 12: "level2_code", 15: "level3_code"}.get(len(grid))
+            if field is None:
+                raise BadParameter("grid", "编码长度应为 9、12 或 15 位 (9, 12 or 15 digits)")
+            qs = qs.filter(**{field: grid})
+        status = request.query_params.get("status")
+        if status:
+            if status not in Report.Status.values:
+                raise BadParameter("status", "只能是 open 或 closed (open or closed)")
+            qs = qs.filter(status=status)
+        return Response([report_dict(r, request) for r in qs[:500]])
+
+    @extend_schema(request=ReportCreate)
+    def post(self, request):
+        s = ReportCreate(data=request.data)
+        s.is_valid(raise_exception=True)
+        d = s.validated_data
+        category = Category.objects.filter(code=d["category"], active=True).first()
+        if category is None:
+            raise BadParameter("category", f"未知事项编码 unknown category {d['category']!r}")
+        try:
+            # Bad coordinates are the reporter's mistake (400), checked before anything is stored.
+            locate.check_coordinates(np.array([d["lon"]]), np.array([d["lat"]]), d["crs"], "lonlat",
+                                     locate.snapshot())
+            report = create_report(user=request.user, category=category, lon=d["lon"], lat=d["lat"], crs=d["crs"],
+                                   reporter_name=d["reporter_name"], reporter_phone=d.get("reporter_phone", ""),
+                                   description=d.get("description", ""), address=d.get("address", ""))
+        except locate.LocateInputError as exc:
+            raise BadParameter(exc.field, exc.reason) from None
+        return Response(report_dict(report, request), status=201)
+
+
+class ReportDetailView(APIView):
+    permission_classes = [CanReport]
+
+    def get(self, request, pk: int):
+        r = get_object_or_404(Report.objects.select_related("category", "lead_unit"), pk=pk)
+        return Response(report_dict(r, request))
