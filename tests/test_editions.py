@@ -223,7 +223,9 @@ def test_planner_api_flow_and_permissions(client_as):
     # The same body again is stale now
     r = planner.post(f"/api/v1/editions/{draft.pk}/assign", body, format="json")
     assert r.status_code == 409 and "stale" in r.json()["detail"]
-    bad = {"code": a.code, "geometry": {"type": "Polygon", "coordinates": [[[0, 0], [1, 1]]]}}
+    bad = {"code": a.code, "geometry": {"type": "Polygon", "coordinates": [[[0, 0], [1, 1]]]}, "version": draft.version + 1}
+    r = planner.post(f"/api/v1/editions/{draft.pk}/assign", {"code": a.code, "geometry": body["geometry"]}, format="json")
+    assert r.status_code == 400 and "version" in r.json()["fields"]
     r = planner.post(f"/api/v1/editions/{draft.pk}/assign", bad, format="json")
     assert r.status_code == 400 and "geometry" in r.json()["fields"]
     r = planner.get(f"/api/v1/editions/{draft.pk}/validation")

@@ -47,9 +47,12 @@ def geometry_field(data: dict, field: str) -> shapely.Geometry:
     return geom
 
 
-def version_field(data: dict) -> int | None:
+def version_field(data: dict, required: bool = False) -> int | None:
     raw = data.get("version")
     if raw in (None, ""):
+        if required:
+            # Without the version it read, an editor could silently overwrite another's work.
+            raise BadParameter("version", "必填: 读取草稿时的版本号 (required: the draft version you edited)")
         return None
     try:
         return int(raw)
@@ -139,7 +142,7 @@ class EditView(EditionErrorMixin, APIView):
     def post(self, request, pk: int, op: str):
         edition = _edition(pk)
         data = request.data if isinstance(request.data, dict) else {}
-        version = version_field(data)
+        version = version_field(data, required=True)
         if op == "assign":
             result = editing.assign_piece(edition, _code(data, "code"), geometry_field(data, "geometry"),
                                           version=version, user=request.user)
@@ -198,7 +201,8 @@ class ImportLayerView(EditionErrorMixin, APIView):
                 path, importing.FieldMap.parse(request.data.get("map", "")),
                 level=int(level) if level else None, gcj02=request.data.get("gcj02") in ("1", "true", "on"),
             )
-        result = editing.replace_from_layer(edition, read, version=version_field(request.data), user=request.user)
+        result = editing.replace_from_layer(edition, read, version=version_field(request.data, required=True),
+                                            user=request.user)
         edition.refresh_from_db()
         return _edit_response(edition, {**result, "warnings": read.warnings})
 
