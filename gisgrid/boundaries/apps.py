@@ -1,7 +1,8 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class BoundariesConfig(AppConfig):
     name = "gisgrid.boundaries"
     label = "boundaries"
-    verbose_name = "网格边界"
+    verbose_name = _("网格边界")

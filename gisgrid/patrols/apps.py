@@ -1,7 +1,8 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class PatrolsConfig(AppConfig):
     name = "gisgrid.patrols"
     label = "patrols"
-    verbose_name = "巡查轨迹"
+    verbose_name = _("巡查轨迹")
