@@ -232,6 +232,9 @@ def test_planner_api_flow_and_permissions(client_as):
     assert r.status_code == 200 and r.json()["errors"] == 0
     r = planner.get(f"/api/v1/editions/{draft.pk}/diff")
     assert r.status_code == 200 and {c["code"] for c in r.json()["changes"]} == {a.code, b.code}
+    r = planner.get(f"/api/v1/editions/{draft.pk}/diff.geojson")
+    assert r.status_code == 200 and r.json()["type"] == "FeatureCollection"
+    assert {f["properties"]["diff"] for f in r.json()["features"]} == {"gained", "lost"}
     r = planner.post(f"/api/v1/editions/{draft.pk}/publish", {}, format="json")
     assert r.status_code == 200 and r.json()["status"] == "active"
     r = planner.post(f"/api/v1/editions/{draft.pk}/assign", body, format="json")

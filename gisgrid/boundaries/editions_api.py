@@ -223,6 +223,9 @@ class PublishView(EditionErrorMixin, APIView):
 
 
 class DiffView(APIView):
+    """The diff as JSON, or (diff.geojson) only the gained/lost pieces as a FeatureCollection."""
+
+    geojson_only = False
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, pk: int):
         new = _edition(pk)
@@ -237,7 +240,7 @@ class DiffView(APIView):
         if old is None or old.pk == new.pk:
             raise BadParameter("against", "没有可比较的版本 (no edition to compare with)")
         result = diff.diff_editions(old, new)
-        if request.query_params.get("format") == "geojson":
+        if self.geojson_only:
             return Response(result["geojson"])
         return Response(result)
 

@@ -14,6 +14,7 @@ urlpatterns = [
     path("editions/<int:pk>/validation", editions_api.ValidationView.as_view(), name="edition-validation"),
     path("editions/<int:pk>/publish", editions_api.PublishView.as_view(), name="edition-publish"),
     path("editions/<int:pk>/diff", editions_api.DiffView.as_view(), name="edition-diff"),
+    path("editions/<int:pk>/diff.geojson", editions_api.DiffView.as_view(geojson_only=True), name="edition-diff-geojson"),
     path("editions/<int:pk>/changes", editions_api.ChangesView.as_view(), name="edition-changes"),
     path("editions/<int:pk>/import", editions_api.ImportLayerView.as_view(), name="edition-import"),
     path("editions/<int:pk>/<str:op>", editions_api.EditView.as_view(), name="edition-edit"),

@@ -61,6 +61,7 @@ def map_page(request):
         "basemap_url": basemap_url,
         "basemap_attribution": config["basemap"]["attribution"],
         "user_display": user_display(request.user),
+        "can_plan": can_edit_boundaries(request.user),
         "language": translation.get_language(),
     }
     return render(request, "web/map.html", context)

@@ -1,0 +1,328 @@
+"""The /planner/ page (网格规划) in a real browser, driven as a planner would drive it.
+
+Debian's chromium through Playwright against live_server (see test_map_page.py). The main
+scenario logs in through the login form, creates a draft, draws a piece across the shared edge
+of two neighbouring villages by clicking map pixels, assigns it, validates, publishes, and then
+asks the locate service (in Python) who answers for a point inside the piece.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import shapely
+
+from tests.test_map_page import assert_only_own_server, page  # noqa: F401 (the page fixture)
+
+PIECE_HALF_M = 60  # the drawn square is 120 m wide: ~120 px at zoom 17, far beyond the snap distance
+DRAW_ZOOM = 17
+
+
+def _metric(geom):
+    from gisgrid.boundaries import geometry
+
+    return geometry.to_metric(geom)
+
+
+def _wgs(geom):
+    from gisgrid.boundaries import geometry
+
+    return geometry.from_metric(geom)
+
+
+def neighbouring_villages():
+    """Two childless level-2 villages of one town sharing a long straight edge, and a square
+    (WGS-84) of 2*PIECE_HALF_M metres centred on that edge, lying inside the two villages."""
+    from gisgrid.boundaries import editions, geometry
+    from gisgrid.boundaries.models import Grid
+
+    active = editions.active_edition()
+    rows = list(Grid.objects.filter(edition=active, level=2).select_related("parent")
+                .filter(children__isnull=True).order_by("code"))
+    by_parent: dict[str, list] = {}
+    for g in rows:
+        by_parent.setdefault(g.parent.code, []).append((g, _metric(geometry.from_geos(g.geom))))
+    best = None
+    for items in by_parent.values():
+        for i, (a, ga) in enumerate(items):
+            for b, gb in items[i + 1:]:
+                if not ga.touches(gb) and not ga.intersects(gb):
+                    continue
+                shared = shapely.line_merge(shapely.intersection(ga.boundary, gb.boundary))
+                for part in shapely.get_parts(shared):
+                    if part.geom_type != "LineString":
+                        continue
+                    # The longest straight segment of the shared edge.
+                    coords = list(part.coords)
+                    for p, q in zip(coords, coords[1:], strict=False):
+                        seg = shapely.LineString([p, q])
+                        if best is None or seg.length > best[0]:
+                            mid = seg.interpolate(0.5, normalized=True)
+                            square = shapely.box(mid.x - PIECE_HALF_M, mid.y - PIECE_HALF_M,
+                                                 mid.x + PIECE_HALF_M, mid.y + PIECE_HALF_M)
+                            if not square.within(shapely.union(ga, gb).buffer(-1)):
+                                continue
+                            best = (seg.length, a, b, ga, gb, square)
+    assert best, "no two neighbouring villages found"
+    _, a, b, ga, gb, square = best
+    b_side = shapely.intersection(square, gb)
+    probe = _wgs(b_side.representative_point())
+    a_side = _wgs(shapely.intersection(square, ga).representative_point())
+    b_inside = _wgs(gb.representative_point().buffer(20))
+    return {"a": a, "b": b, "square": _wgs(square), "probe": probe, "a_point": a_side, "b_inside": b_inside}
+
+
+def container_points(pg, latlngs):
+    """Viewport pixels of WGS-84 points, via the planner's exposed Leaflet map."""
+    return pg.evaluate(
+        """(latlngs) => {
+            const m = gisgridPlanner.map;
+            const r = m.getContainer().getBoundingClientRect();
+            return latlngs.map(([lat, lng]) => {
+                const p = m.latLngToContainerPoint([lat, lng]);
+                return [r.left + p.x, r.top + p.y];
+            });
+        }""",
+        latlngs,
+    )
+
+
+def wait_idle(pg):
+    pg.wait_for_function("document.documentElement.dataset.busy === '0'")
+
+
+def login(pg, live_server, username, password):
+    pg.goto(live_server.url + "/planner/")
+    pg.wait_for_url(re.compile(r".*/accounts/login/\?next=/planner/$"))
+    pg.fill("input[name=username]", username)
+    pg.fill("input[name=password]", password)
+    pg.click("button.primary")
+
+
+def draw_square(pg, square):
+    """Click the square's corners on the map, then its first corner again to close it."""
+    corners = [[lat, lon] for lon, lat in list(square.exterior.coords)[:4]]
+    pts = container_points(pg, corners)
+    pg.click("#tool-assign")
+    for x, y in pts:
+        pg.mouse.click(x, y)
+        pg.wait_for_timeout(80)
+    pg.mouse.click(*pts[0])
+    pg.locator("#assign-box").wait_for(state="visible")
+
+
+@pytest.mark.browser
+def test_planner_assigns_a_piece_validates_and_publishes(page, live_server):  # noqa: F811
+    from gisgrid.boundaries import editing, locate
+    from gisgrid.boundaries.models import Edition
+
+    target = neighbouring_villages()
+    a, b = target["a"], target["b"]
+    lon, lat = target["probe"].x, target["probe"].y
+    _, before = locate.locate([lon], [lat])
+    assert before[0]["grids"][1]["code"] == b.code  # sanity: the probe starts in village B
+
+    # Anonymous -> login form -> back on the planner.
+    login(page, live_server, "planner", "planner-demo")
+    page.wait_for_url(re.compile(r".*/planner/$"))
+    page.wait_for_function("document.documentElement.dataset.plannerReady === '1'")
+    assert "网格规划" in page.title()
+    assert page.locator("#edition-info .badge").inner_text() == "现行"
+    assert page.locator("#tool-assign").is_disabled()  # the active edition is view-only
+
+    # New draft (a copy of the active edition), level 2.
+    page.fill("#draft-name", "测试草稿")
+    page.click("#new-draft")
+    page.wait_for_function("document.documentElement.dataset.editionStatus === 'draft'")
+    draft_id = int(page.evaluate("document.documentElement.dataset.editionId"))
+    assert Edition.objects.get(pk=draft_id).name == "测试草稿"
+    page.check("#level-switch input[value='2']")
+    page.wait_for_function(f"document.documentElement.dataset.gridsLoaded?.startsWith('{draft_id}:2:')")
+    assert page.locator("#edition-info .badge").inner_text() == "草稿"
+    assert not page.locator("#tool-assign").is_disabled()
+
+    # Zoom to the shared edge; click village A to select it.
+    centre = target["square"].centroid
+    page.evaluate("([lat, lng, z]) => gisgridPlanner.map.setView([lat, lng], z, {animate: false})",
+                  [centre.y, centre.x, DRAW_ZOOM])
+    (ax, ay), = container_points(page, [[target["a_point"].y, target["a_point"].x]])
+    page.mouse.click(ax, ay)
+    page.wait_for_function(f"document.getElementById('selected-grid').dataset.code === '{a.code}'")
+    assert a.name in page.locator("#selected-grid").inner_text()
+
+    # A stale edit: someone else changes the draft while the planner is drawing -> 409 message.
+    draw_square(page, target["square"])
+    # (A piece B already owns: the geometry stays, the draft's version moves on.)
+    owned = target["b_inside"]
+    editing.assign_piece(Edition.objects.get(pk=draft_id), b.code, owned)
+    page.select_option("#assign-target", a.code)
+    page.click("#assign-confirm")
+    page.wait_for_function("document.documentElement.dataset.stale === '1'")
+    assert "草稿已被他人修改，请刷新后重试" in page.locator("#status").inner_text()
+    version = Edition.objects.get(pk=draft_id).version
+    page.wait_for_function(f"document.documentElement.dataset.version === '{version}'")
+    page.wait_for_function(f"document.documentElement.dataset.gridsLoaded === '{draft_id}:2:{version}'")
+    wait_idle(page)
+
+    # Draw again and assign the piece to village A, chosen in the dropdown.
+    page.mouse.click(ax, ay)
+    page.wait_for_function(f"document.getElementById('selected-grid').dataset.code === '{a.code}'")
+    draw_square(page, target["square"])
+    page.select_option("#assign-target", a.code)
+    page.click("#assign-confirm")
+    page.wait_for_function(f"document.documentElement.dataset.version === '{version + 1}'")
+    wait_idle(page)
+    assert "已保存" in page.locator("#status").inner_text()
+    assert b.code in page.locator("#status").inner_text()  # B lost land
+
+    # 校验: the validation panel reports no error.
+    page.evaluate("document.documentElement.dataset.findingsErrors = ''")
+    page.click("#validate")
+    page.wait_for_function("document.documentElement.dataset.findingsErrors === '0'")
+    assert page.locator("#findings-summary").get_attribute("data-errors") == "0"
+    assert page.locator("#findings-summary").inner_text().startswith("错误 0")
+    assert page.locator("#findings-summary").get_attribute("data-warnings") == "0"  # no detached part either
+
+    # 与现行版本比较: A gained from B, drawn green on the map.
+    page.click("#diff")
+    page.wait_for_function("Number(document.documentElement.dataset.diffChanges) >= 2")
+    wait_idle(page)
+    diff_text = page.locator("#diff-body").inner_text()
+    assert a.name in diff_text and b.name in diff_text and "来自" in diff_text
+    page.screenshot(path="/tmp/planner.png")
+    page.evaluate("gisgridPlanner.map.setZoom(14, {animate: false})")
+    page.screenshot(path="/tmp/planner-overview.png")
+
+    # 发布, re-routing open items.
+    page.click("#publish")
+    page.locator("#publish-dialog").wait_for(state="visible")
+    page.check("#reroute")
+    page.click("#publish-confirm")
+    page.wait_for_function(f"document.documentElement.dataset.published === '{draft_id}'")
+    page.wait_for_function("document.documentElement.dataset.editionStatus === 'active'")
+    wait_idle(page)
+    assert "已发布" in page.locator("#status").inner_text()
+    assert page.locator("#tool-assign").is_disabled()
+    assert Edition.objects.get(pk=draft_id).status == "active"
+
+    _, after = locate.locate([lon], [lat])
+    assert after[0]["edition"]["id"] == draft_id
+    assert after[0]["grids"][1]["code"] == a.code, after[0]
+    assert after[0]["grids"][1]["name"] == a.name
+
+    page.screenshot(path="/tmp/planner-published.png")
+    assert not page.errors, page.errors
+    assert_only_own_server(page, live_server)
+
+
+@pytest.mark.browser
+def test_planner_shows_blind_spots_with_popups(page, live_server):  # noqa: F811
+    login(page, live_server, "planner", "planner-demo")
+    page.wait_for_url(re.compile(r".*/planner/$"))
+    page.wait_for_function("document.documentElement.dataset.plannerReady === '1'")
+    page.check("#blind-spots")
+    page.wait_for_function("Number(document.documentElement.dataset.blindSpots) > 0")
+    wait_idle(page)
+    assert not page.errors, page.errors
+    assert_only_own_server(page, live_server)
+
+
+def test_planner_page_access(client, heyang_db):
+    response = client.get("/planner/")
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/?next=/planner/"
+
+    assert client.login(username="gridmember", password="gridmember-demo")
+    response = client.get("/planner/")
+    assert response.status_code == 403
+    assert "无权访问网格规划" in response.content.decode()
+
+    assert client.login(username="planner", password="planner-demo")
+    response = client.get("/planner/")
+    assert response.status_code == 200
+    assert 'id="planner-config"' in response.content.decode()
+
+
+def test_map_links_to_planner_for_planners_only(client, heyang_db):
+    assert "/planner/" not in client.get("/map/").content.decode()
+    assert client.login(username="planner", password="planner-demo")
+    assert 'href="/planner/"' in client.get("/map/").content.decode()
+
+
+@pytest.mark.browser
+def test_planner_merge_undo_redo_and_split(page, live_server):  # noqa: F811
+    from gisgrid.boundaries.models import Grid
+
+    target = neighbouring_villages()
+    a, b = target["a"], target["b"]
+    login(page, live_server, "planner", "planner-demo")
+    page.wait_for_url(re.compile(r".*/planner/$"))
+    page.wait_for_function("document.documentElement.dataset.plannerReady === '1'")
+    page.click("#new-draft")  # default name
+    page.wait_for_function("document.documentElement.dataset.editionStatus === 'draft'")
+    draft_id = int(page.evaluate("document.documentElement.dataset.editionId"))
+    page.wait_for_function(f"document.documentElement.dataset.gridsLoaded?.startsWith('{draft_id}:2:')")
+    wait_idle(page)
+
+    # Nothing to undo yet: the server's 409 is shown as is, not as a stale draft.
+    page.click("#undo")
+    page.wait_for_function("document.getElementById('status').textContent.includes('没有可撤销')")
+    wait_idle(page)
+
+    centre = target["square"].centroid
+    page.evaluate("([lat, lng]) => gisgridPlanner.map.setView([lat, lng], 15, {animate: false})", [centre.y, centre.x])
+    (ax, ay), (bx, by) = container_points(page, [[target["a_point"].y, target["a_point"].x],
+                                                 [target["probe"].y, target["probe"].x]])
+    page.mouse.click(ax, ay)
+    page.wait_for_function(f"document.getElementById('selected-grid').dataset.code === '{a.code}'")
+    page.click("#tool-merge")
+    page.mouse.click(bx, by)
+    page.locator("#merge-box").wait_for(state="visible")
+    assert b.name in page.locator("#merge-text").inner_text()
+    page.click("#merge-confirm")
+    page.wait_for_function("document.documentElement.dataset.version === '2'")
+    page.wait_for_function(f"document.documentElement.dataset.gridsLoaded === '{draft_id}:2:2'")
+    assert not Grid.objects.filter(edition_id=draft_id, code=b.code).exists()
+    assert page.evaluate(f"!!gisgridPlanner.grids.byCode['{b.code}']") is False
+
+    page.click("#undo")
+    page.wait_for_function(f"document.documentElement.dataset.gridsLoaded === '{draft_id}:2:3'")
+    assert Grid.objects.filter(edition_id=draft_id, code=b.code).exists()
+    page.click("#redo")
+    page.wait_for_function(f"document.documentElement.dataset.gridsLoaded === '{draft_id}:2:4'")
+    assert not Grid.objects.filter(edition_id=draft_id, code=b.code).exists()
+    page.click("#undo")
+    page.wait_for_function(f"document.documentElement.dataset.gridsLoaded === '{draft_id}:2:5'")
+    wait_idle(page)
+
+    # Split village A along a line through the drawn square's A-side point, east-west across A.
+    ga = Grid.objects.get(edition_id=draft_id, code=a.code).geom
+    minx, _, maxx, _ = ga.extent
+    y = target["a_point"].y
+    page.evaluate("([s, w, n, e]) => gisgridPlanner.map.fitBounds([[s, w], [n, e]], {animate: false})",
+                  [y - 0.01, minx - 0.002, y + 0.01, maxx + 0.002])
+    (ax, ay), = container_points(page, [[target["a_point"].y, target["a_point"].x]])
+    page.mouse.click(ax, ay)
+    page.wait_for_function(f"document.getElementById('selected-grid').dataset.code === '{a.code}'")
+    page.click("#tool-split")
+    page.fill("#split-name", "新村")
+    for lon in (minx - 0.001, maxx + 0.001):
+        (x, yy), = container_points(page, [[y, lon]])
+        page.mouse.click(x, yy)
+        page.wait_for_timeout(80)
+    page.click("#draw-finish")
+    page.wait_for_function(f"document.documentElement.dataset.gridsLoaded === '{draft_id}:2:6'")
+    wait_idle(page)
+    assert Grid.objects.filter(edition_id=draft_id, level=2, name="新村", parent__code=a.parent.code).exists()
+    assert not page.errors, page.errors
+    assert_only_own_server(page, live_server)
+
+
+def test_planner_page_in_english(client, heyang_db):
+    from django.conf import settings
+
+    assert client.login(username="planner", password="planner-demo")
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    html = client.get("/planner/").content.decode()
+    assert "Grid planning" in html and "Assign piece" in html and "Re-route open items" in html
