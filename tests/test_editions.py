@@ -309,3 +309,55 @@ def test_publish_under_concurrent_locate_never_mixes_editions(heyang_live):
     # Once publish returned, every lookup that started later answers from the new edition.
     late = [(e, c) for e, c, t in seen if t > published_at + 0.05]
     assert late and all(e == draft.pk for e, _ in late)
+
+
+def test_reshape_moves_land_both_ways_and_keeps_tiling(heyang_db):
+    draft = editions.create_draft("reshape")
+    a, b, mid = _neighbours(draft)
+    piece = _piece_around(mid, 120)
+    # Pull a's edge back: the land a gives up must go to b, not become a gap.
+    res = editing.set_geometry(draft, a.code, shapely.difference(a.geom, piece), version=draft.version)
+    assert set(res["changed"]) == {a.code, b.code}
+    s1 = editing.load_states(draft)
+    lost = geometry.area_m2(shapely.intersection(a.geom, piece))
+    assert abs(geometry.area_m2(s1[b.code].geom) - geometry.area_m2(b.geom) - lost) < 1.0
+    assert not _errors(draft)
+    # Push it out again, beyond where it was: b loses exactly that land.
+    bigger = shapely.union(s1[a.code].geom, _piece_around(mid, 150))
+    editing.set_geometry(draft, a.code, bigger, version=res["version"])
+    s2 = editing.load_states(draft)
+    assert s2[a.code].geom.covers(mid)
+    total = geometry.area_m2(shapely.union(s2[a.code].geom, s2[b.code].geom))
+    assert abs(total - geometry.area_m2(shapely.union(a.geom, b.geom))) < 1.0
+    assert not _errors(draft)
+
+
+def test_import_redrawn_layer_through_api(client_as, tmp_path):
+    import json
+
+    planner = client_as("planner")
+    scratch = editions.create_draft("scratch")
+    a, b, mid = _neighbours(scratch)
+    editing.assign_piece(scratch, a.code, _piece_around(mid, 100))
+    redrawn = editing.load_states(scratch)
+    layer = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"code": c, "name": redrawn[c].name, "level": 2},
+         "geometry": mapping(redrawn[c].geom)} for c in (a.code, b.code)]}
+    path = tmp_path / "redrawn.geojson"
+    path.write_text(json.dumps(layer), encoding="utf-8")
+    draft = editions.create_draft("import")
+    with path.open("rb") as fh:
+        r = planner.post(f"/api/v1/editions/{draft.pk}/import", {"file": fh, "version": draft.version},
+                         format="multipart")
+    assert r.status_code == 200, r.content
+    assert r.json()["errors"] == 0 and set(r.json()["changed"]) == {a.code, b.code}
+    after = editing.load_states(draft)
+    assert shapely.equals_exact(after[a.code].geom, redrawn[a.code].geom, tolerance=1e-9)
+    assert after[a.code].parent_code == a.parent_code
+    # an empty upload and a wrong type are 400s naming the file
+    empty = tmp_path / "empty.geojson"
+    empty.write_text("")
+    with empty.open("rb") as fh:
+        r = planner.post(f"/api/v1/editions/{draft.pk}/import", {"file": fh, "version": draft.version + 1},
+                         format="multipart")
+    assert r.status_code == 400 and "file" in r.json()["fields"]
