@@ -365,47 +365,6 @@ def test_empty_and_shapes() -> None:
         GridIndex([GridRecord("x", "x", 4, None, _sq(0, 0, 1, 1))])
 
 
-# ---------------------------------------------------------------------------- distances
-
-
-def test_near_boundary(dataset) -> None:
-    records, index = dataset
-    rng = np.random.default_rng(11)
-    x, y = shared_edge_points([r for r in records if r.level == 2], 40, rng)
-    for px, py in zip(x[:20], y[:20], strict=True):
-        chain = index.locate(px, py)
-        cands = index.near_boundary(px, py, chain, 20.0)
-        assert cands, "a point on a shared edge is near the other grid"
-        assert cands[0][1] < 0.01
-        assert all(j not in chain for j, _ in cands)
-        assert [d for _, d in cands] == sorted(d for _, d in cands)
-    # a point ~ 10 m north of a horizontal-ish edge is within 20 m of the neighbour and not 5 m
-    geoms = np.array([r.geom for r in records], dtype=object)
-    for px, py in zip(x[20:30], y[20:30], strict=True):
-        qx, qy = px, py + 10 / 111_000
-        chain = index.locate(qx, qy)
-        for j, d in index.near_boundary(qx, qy, chain, 50.0):
-            # projected edges bow by up to ~0.5 m against lon/lat-straight ones: hence + 0.6 m
-            g = metric_distance(qx, qy, geoms[j])
-            assert abs(d - g) <= 0.005 * g + 0.6, (d, g)
-    assert index.near_boundary(float("nan"), 35.0, [0]) == []
-
-
-def test_nearest(dataset) -> None:
-    records, index = dataset
-    county = shapely.union_all([r.geom for r in records if r.level == 1])
-    b = county.bounds
-    for qx, qy in [(b[0] - 0.01, (b[1] + b[3]) / 2), (b[2] + 0.05, b[3] + 0.05), ((b[0] + b[2]) / 2, b[1] - 0.2)]:
-        j, d = index.nearest(qx, qy)
-        assert index.records[j].level == 1
-        g = metric_distance(qx, qy, county)
-        assert abs(d - g) <= 0.005 * g, (d, g)
-        assert abs(metric_distance(qx, qy, records[j].geom) - g) <= 0.005 * g
-    inside = shapely.point_on_surface(records[0].geom)
-    j, d = index.nearest(inside.x, inside.y)
-    assert d == 0.0
-
-
 def test_build_is_quick_and_small(dataset) -> None:
     import time
 

@@ -38,18 +38,13 @@ points always land there) take the exact path: the cell's candidate grids (from 
 GEOS ``intersects_xy`` test on prepared polygons for the candidates whose boundary passes through
 the cell, then the smallest-code rule, level by level along the chain.
 
-Distances (``near_boundary``, ``nearest``) are WGS-84 geodesics (pyproj.Geod) from the point to
-the grid's nearest point, that point being found in a local equirectangular frame centred on the
-query point (see `_DistanceView`): exact at 0 for points on an edge, and within 0.01 % of the true
-point-to-polygon distance for the tens of metres to tens of kilometres the service asks about
-(the test checks < 0.5 % against an independent shapely + Geod measurement).
+Distances (which other grids are near, which grid is nearest) live in ``proximity.py``.
 """
 
 from __future__ import annotations
 
 import math
-import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -151,8 +146,6 @@ class GridIndex:
         if n:
             b = shapely.bounds(self._geoms)
             shapely.intersects_xy(self._geoms, (b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2)
-        self._distance_lock = threading.Lock()
-        self._distance: _DistanceView | None = None
 
     # ------------------------------------------------------------------ build
 
@@ -383,44 +376,6 @@ class GridIndex:
 
     # ------------------------------------------------------------------ distances
 
-    def _distance_view(self) -> _DistanceView:
-        # Built on first use: most processes only ever locate.
-        with self._distance_lock:
-            if self._distance is None:
-                self._distance = _DistanceView(self._geoms, self._level)
-            return self._distance
-
-    def near_boundary(
-        self, lon: float, lat: float, owner_idx_per_level: Iterable[int], tolerance_m: float = 20.0
-    ) -> list[tuple[int, float]]:
-        """Grids of the owners' levels, other than the owners, within `tolerance_m` metres.
-
-        `owner_idx_per_level` is the chain (e.g. `LocateResult.chain(i)`); negative entries are
-        ignored.  Returns (record index, distance in metres), sorted by distance, level, code;
-        distance 0 means the point is on the other grid's boundary too.
-        """
-        owners = [int(o) for o in owner_idx_per_level if int(o) >= 0]
-        if not owners or not (math.isfinite(lon) and math.isfinite(lat)):
-            return []
-        dv = self._distance_view()
-        out: list[tuple[int, float]] = []
-        for lv in sorted({int(self._level[o]) for o in owners}):
-            for j, d in dv.within(lon, lat, lv, tolerance_m):
-                if j not in owners:
-                    out.append((j, d))
-        out.sort(key=lambda jd: (jd[1], self.records[jd[0]].level, self.records[jd[0]].code))
-        return out
-
-    def nearest(self, lon: float, lat: float) -> tuple[int, float]:
-        """Nearest level-1 grid (smallest code on ties) and its distance in metres (0 if inside)."""
-        if not self.records:
-            raise LookupError("empty index")
-        if not (math.isfinite(lon) and math.isfinite(lat)):
-            raise ValueError("non-finite coordinate")
-        top = int(self._level.min())
-        cands = self._distance_view().nearest(lon, lat, top)
-        return min(cands, key=lambda jd: (jd[1], self.records[jd[0]].code))
-
     def memory_bytes(self) -> int:
         """Bytes held by the lattice and the candidate tables (geometries not included)."""
         arrays = (self._cells, self._nf_cells, self._csr_ptr, self._csr_grid, self._csr_test, self._tab,
@@ -429,80 +384,10 @@ class GridIndex:
 
 
 def _metres_per_degree(lat: float) -> tuple[float, float]:
-    """Metres per degree of longitude and of latitude at `lat` on the WGS-84 ellipsoid."""
+    """Metres per degree of longitude and of latitude at `lat` on the WGS-84 ellipsoid (cell sizing)."""
     phi = math.radians(lat)
     s = math.sqrt(1 - _E2 * math.sin(phi) ** 2)
     return math.pi / 180 * _A * math.cos(phi) / s, math.pi / 180 * _A * (1 - _E2) / s**3
-
-
-class _DistanceView:
-    """Distances from a point to grids, in metres.
-
-    Candidates come from one STRtree per level over the grids with longitude scaled by
-    cos(mid-latitude) (nearly isotropic, so "within d" and "nearest" are meaningful).  Each
-    candidate is then measured in a local equirectangular frame centred on the query point: an
-    affine map, so a point on an edge stays exactly on it (distance 0, which a projection like
-    EPSG:4546 breaks by up to the sagitta of long edges).  The nearest point found there is mapped
-    back to lon/lat and the reported distance is the WGS-84 geodesic (pyproj.Geod) between the two.
-    Only the position of the nearest point carries the local frame's error (scale drift of
-    tan(lat) * dlat, e.g. 0.06 % over 5 km), and a distance is first-order insensitive to it.
-    """
-
-    def __init__(self, geoms: np.ndarray, level: np.ndarray) -> None:
-        from pyproj import Geod
-
-        self.geod = Geod(ellps="WGS84")
-        self.geoms = geoms
-        b = shapely.bounds(geoms).reshape(-1, 4)
-        ok = np.isfinite(b).all(axis=1)
-        self.lat0 = float((b[ok, 1].min() + b[ok, 3].max()) / 2) if ok.any() else 0.0
-        self.c0 = math.cos(math.radians(self.lat0))
-        scaled = shapely.transform(geoms, lambda xy: xy * np.array([self.c0, 1.0]))
-        self.by_level: dict[int, tuple[np.ndarray, shapely.STRtree]] = {}
-        for lv in np.unique(level):
-            idx = np.flatnonzero(level == lv)
-            self.by_level[int(lv)] = (idx, shapely.STRtree(scaled[idx]))
-
-    def _scaled(self, lon: float, lat: float) -> shapely.Point:
-        return shapely.Point(lon * self.c0, lat)
-
-    def _slack(self, lat: float) -> float:
-        # scaled degrees per metre, generous by 50 % plus the cos drift between lat0 and lat
-        c = max(math.cos(math.radians(lat)), 1e-6)
-        _, m_lat = _metres_per_degree(lat)
-        return 1.5 * max(c / self.c0, self.c0 / c) / m_lat
-
-    def measure(self, lon: float, lat: float, idx: np.ndarray) -> np.ndarray:
-        """Geodesic metres from (lon, lat) to the nearest point of each grid in idx."""
-        if idx.size == 0:
-            return np.zeros(0)
-        mx, my = _metres_per_degree(lat)
-        origin, scale = np.array([lon, lat]), np.array([mx, my])
-        local = shapely.transform(self.geoms[idx], lambda xy: (xy - origin) * scale)
-        line = shapely.shortest_line(shapely.Point(0.0, 0.0), local)
-        end = shapely.get_coordinates(line).reshape(-1, 2, 2)[:, 1, :]
-        elon, elat = lon + end[:, 0] / mx, lat + end[:, 1] / my
-        _, _, dist = self.geod.inv(np.full(idx.size, lon), np.full(idx.size, lat), elon, elat)
-        covered = shapely.intersects_xy(local, 0.0, 0.0)
-        return np.where(covered, 0.0, np.asarray(dist, dtype=float))
-
-    def within(self, lon: float, lat: float, level: int, tol_m: float) -> list[tuple[int, float]]:
-        idx, tree = self.by_level[level]
-        hits = idx[tree.query(self._scaled(lon, lat), predicate="dwithin", distance=tol_m * self._slack(lat))]
-        d = self.measure(lon, lat, hits)
-        return [(int(j), float(x)) for j, x in zip(hits, d, strict=True) if x <= tol_m]
-
-    def nearest(self, lon: float, lat: float, level: int) -> list[tuple[int, float]]:
-        idx, tree = self.by_level[level]
-        pt = self._scaled(lon, lat)
-        _, d0 = tree.query_nearest(pt, return_distance=True, all_matches=False)
-        # Everything within 1.25x of the scaled-space nearest, then measured properly.
-        hits = idx[tree.query(pt, predicate="dwithin", distance=float(d0[0]) * 1.25 + 1e-9)]
-        d = self.measure(lon, lat, hits)
-        return [(int(j), float(x)) for j, x in zip(hits, d, strict=True)]
-
-
-# ---------------------------------------------------------------------- lattice helpers
 
 
 def _expand(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

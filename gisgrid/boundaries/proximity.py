@@ -16,6 +16,8 @@ import shapely
 from . import geometry
 
 PIECE_VERTICES = 16
+# ~20 m: the bow of a 20 m lon/lat-straight segment after projection is far below a millimetre.
+DENSIFY_DEG = 2e-4
 
 
 def boundary_pieces(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -33,7 +35,9 @@ def boundary_pieces(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 class Proximity:
     def __init__(self, geoms_wgs84: list[shapely.Geometry], levels: list[int]):
         self.levels = np.asarray(levels)
-        self.metric = geometry.to_metric(np.asarray(geoms_wgs84, dtype=object))
+        # Densify in lon/lat first: an edge straight in degrees bows by up to metres once
+        # projected, which would put a point lying on a shared edge ~0.5 m from its neighbour.
+        self.metric = geometry.to_metric(shapely.segmentize(np.asarray(geoms_wgs84, dtype=object), DENSIFY_DEG))
         self.by_level: dict[int, tuple[np.ndarray, shapely.STRtree]] = {}
         for lvl in np.unique(self.levels):
             idx = np.flatnonzero(self.levels == lvl)
