@@ -174,6 +174,9 @@ def locate(
             nearest_rec = np.full(len(wlon), -1)
             nearest_d = np.zeros(len(wlon))
             nearest_rec[outside], nearest_d[outside] = snap.proximity.nearest(pts[outside])
+            # Would the point land inside with lon and lat swapped? (a classic client bug)
+            swapped = np.zeros(len(wlon), dtype=bool)
+            swapped[outside] = snap.index.locate_many(wlat[outside], wlon[outside]).status != 2
     answers = []
     for i in range(len(wlon)):
         status = STATUS_NAMES[int(result.status[i])]
@@ -192,7 +195,7 @@ def locate(
                     "unit": None, "staff": [], "near_boundary": False, "candidates": [],
                     "nearest": {"code": records[j].code, "name": records[j].name,
                                 "distance_m": round(float(nearest_d[i]), 1)},
-                    "swapped_inside": _swapped_inside(snap, float(wlon[i]), float(wlat[i])),
+                    "swapped_inside": bool(swapped[i]),
                 })
             else:
                 answer.update(_details(snap, chain, status, near[i], show_phones))
@@ -215,13 +218,6 @@ def _details(snap: Snapshot, chain: list[int], status: str, near: list[tuple[int
         for j, d in near
     ]
     return out
-
-
-def _swapped_inside(snap: Snapshot, lon: float, lat: float) -> bool:
-    if abs(lon) > 90:
-        return False
-    r = snap.index.locate_many(np.array([lat]), np.array([lon]))
-    return int(r.status[0]) != 2
 
 
 def _unit(unit: dict | None, show_phones: bool) -> dict | None:
