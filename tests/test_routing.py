@@ -181,3 +181,16 @@ def test_route_function_directly(heyang_db) -> None:
     _, outside = locate([111.5], [36.5])
     r = route(outside[0], Category.objects.get(code=first("territorial")["code"]))
     assert r.rule == "outside" and r.lead_unit.name == county_centre_name()
+
+
+def test_route_by_typed_address(anon_client) -> None:
+    r = anon_client.get("/api/v1/route", {"address": "泰山社区", "category": "E0501"})
+    assert r.status_code == 200, r.content
+    body = r.json()
+    assert body["geocoded"]["name"] == "泰山社区"
+    assert [g["name"] for g in body["location"]["grids"]][:2] == ["城关街道", "泰山社区"]
+    assert body["lead_unit"]["name"] == "县城市管理执法局"
+    r = anon_client.get("/api/v1/route", {"address": "火星基地", "category": "E0501"})
+    assert r.status_code == 400 and "address" in r.json()["fields"]
+    r = anon_client.get("/api/v1/route", {"category": "E0501"})
+    assert r.status_code == 400 and "lon" in r.json()["fields"]

@@ -6,7 +6,10 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from gisgrid.boundaries.locate_api import LocateQuery, run_locate
+from gisgrid.api_errors import BadParameter
+from gisgrid.boundaries.datums import CRS_CHOICES
+from gisgrid.boundaries.gazetteer import MAX_QUERY_LENGTH, search_places
+from gisgrid.boundaries.locate_api import run_locate
 
 from .models import Category
 from .routing import route, routing_dict
@@ -35,17 +38,31 @@ class CategoryListView(APIView):
         return Response(CategorySerializer(qs, many=True).data)
 
 
-class RouteQuery(LocateQuery):
+class RouteQuery(serializers.Serializer):
+    # Either a point or a typed/spoken address (a hotline call often has only the latter).
+    lon = serializers.FloatField(required=False)
+    lat = serializers.FloatField(required=False)
+    address = serializers.CharField(required=False, max_length=MAX_QUERY_LENGTH)
+    crs = serializers.ChoiceField(choices=CRS_CHOICES, default="wgs84")
+    tolerance_m = serializers.FloatField(min_value=0, max_value=500, default=20.0)
+    edition = serializers.IntegerField(min_value=1, required=False)
     category = serializers.CharField(max_length=20)
+
+    def validate(self, data):
+        has_point = "lon" in data and "lat" in data
+        if not has_point and not data.get("address"):
+            raise serializers.ValidationError({"lon": ["需要 lon+lat 或 address (give lon and lat, or address)"]})
+        return data
 
 
 class RouteView(APIView):
-    """route(point, category): lead unit, assisting units, staff to notify, time limit, and why."""
+    """route(point or address, category): lead unit, assisting units, staff to notify, time limit, and why."""
 
     @extend_schema(
-        parameters=[OpenApiParameter("lon", float, required=True), OpenApiParameter("lat", float, required=True),
-                    OpenApiParameter("crs", str), OpenApiParameter("category", str, required=True,
-                                                                    description="事项编码, e.g. E0501")],
+        parameters=[OpenApiParameter("lon", float), OpenApiParameter("lat", float),
+                    OpenApiParameter("address", str, description="地址/地名, 代替坐标 (instead of lon/lat)"),
+                    OpenApiParameter("crs", str, enum=list(CRS_CHOICES)),
+                    OpenApiParameter("category", str, required=True, description="事项编码, e.g. E0501")],
         responses={200: OpenApiTypes.OBJECT},
     )
     def get(self, request):
@@ -54,9 +71,18 @@ class RouteView(APIView):
         d = q.validated_data
         category = Category.objects.filter(code=d["category"], active=True).first()
         if category is None:
-            from gisgrid.api_errors import BadParameter
-
             raise BadParameter("category", f"未知事项编码 unknown category {d['category']!r}")
-        _, answers = run_locate(request, [d["lon"]], [d["lat"]], d["crs"], d["tolerance_m"], d.get("edition"), field="lonlat")
-        return Response(routing_dict(route(answers[0], category), answers[0]))
-
+        geocoded = None
+        if "lon" in d and "lat" in d:
+            lon, lat, crs = d["lon"], d["lat"], d["crs"]
+        else:
+            places = search_places(d["address"], 1)
+            if not places:
+                raise BadParameter("address", f"找不到地址 (no place matches {d['address']!r})")
+            geocoded = places[0]
+            (lon, lat), crs = geocoded["point"], "wgs84"
+        _, answers = run_locate(request, [lon], [lat], crs, d["tolerance_m"], d.get("edition"), field="lonlat")
+        body = routing_dict(route(answers[0], category), answers[0])
+        if geocoded is not None:
+            body["geocoded"] = geocoded
+        return Response(body)
