@@ -301,36 +301,30 @@ def merge(edition: Edition, keep_code: str, other_code: str, *, version: int | N
     return {"changed": sorted(after), "version": edition.version}
 
 
-def _replay(edition: Edition, change: EditionChange, side: str, user) -> None:
-    states = {c: (GridState.from_json(c, d) if d else None) for c, d in getattr(change, side).items()}
-    current = load_states(edition)
-    before = {c: current.get(c) for c in states}
-    _commit(edition, f"{'undo' if side == 'before' else 'redo'}", {"seq": change.seq, "op": change.op}, before,
-            states, user, record_change=False)
+def _step(edition: Edition, version: int | None, user, *, back: bool) -> dict:
+    """Undo (back) the newest applied change, or redo the oldest undone one."""
+    with transaction.atomic():
+        edition = _locked(edition.pk, version)
+        changes = EditionChange.objects.filter(edition=edition, undone=not back)
+        change = changes.order_by("-seq" if back else "seq").first()
+        if change is None:
+            raise EditionError("没有可撤销的修改 (nothing to undo)" if back else "没有可重做的修改 (nothing to redo)", 409)
+        target = change.before if back else change.after
+        states = {c: (GridState.from_json(c, d) if d else None) for c, d in target.items()}
+        current = load_states(edition)
+        _commit(edition, "undo" if back else "redo", {"seq": change.seq, "op": change.op},
+                {c: current.get(c) for c in states}, states, user, record_change=False)
+        change.undone = back
+        change.save(update_fields=["undone"])
+    return {"undone" if back else "redone": change.op, "seq": change.seq, "version": edition.version}
 
 
 def undo(edition: Edition, *, version: int | None = None, user=None) -> dict:
-    with transaction.atomic():
-        edition = _locked(edition.pk, version)
-        change = EditionChange.objects.filter(edition=edition, undone=False).order_by("-seq").first()
-        if change is None:
-            raise EditionError("没有可撤销的修改 (nothing to undo)", 409)
-        _replay(edition, change, "before", user)
-        change.undone = True
-        change.save(update_fields=["undone"])
-    return {"undone": change.op, "seq": change.seq, "version": edition.version}
+    return _step(edition, version, user, back=True)
 
 
 def redo(edition: Edition, *, version: int | None = None, user=None) -> dict:
-    with transaction.atomic():
-        edition = _locked(edition.pk, version)
-        change = EditionChange.objects.filter(edition=edition, undone=True).order_by("seq").first()
-        if change is None:
-            raise EditionError("没有可重做的修改 (nothing to redo)", 409)
-        _replay(edition, change, "after", user)
-        change.undone = False
-        change.save(update_fields=["undone"])
-    return {"redone": change.op, "seq": change.seq, "version": edition.version}
+    return _step(edition, version, user, back=False)
 
 
 def replace_from_layer(edition: Edition, read, *, version: int | None = None, user=None) -> dict:
