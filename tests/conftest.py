@@ -79,7 +79,7 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture(scope="session")
 def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
+    from playwright import sync_api
     # Playwright's sync API keeps an asyncio loop running in this thread; Django then refuses
     # ORM calls here (fixtures, flushes) as if they came from async code. They do not.
     saved = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")

@@ -206,3 +206,11 @@ def test_admin_index_in_chinese_by_default(heyang_db):
 def test_admin_grid_list_in_english(heyang_db):
     html = _admin().get("/admin/boundaries/grid/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Select grid to change" in html
+
+
+def test_locate_role_labels_follow_the_request_language(heyang_db, client):
+    r = client.get("/api/v1/locate", {"lon": 110.1449, "lat": 35.2385}, HTTP_ACCEPT_LANGUAGE="en")
+    labels = {s["role_label"] for s in r.json()["staff"]}
+    assert labels and all(label.isascii() for label in labels), labels
+    r = client.get("/api/v1/locate", {"lon": 110.1449, "lat": 35.2385}, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert {s["role_label"] for s in r.json()["staff"]} <= {"网格员", "网格长"}

@@ -28,7 +28,6 @@ STATUS_NAMES = ("inside", "blind_spot", "outside")
 @dataclass
 class StaffEntry:
     role: str
-    role_label: str
     name: str
     phone: str
     unit: str | None
@@ -75,7 +74,7 @@ def build_snapshot(edition: Edition) -> Snapshot:
     staff: dict[str, list[StaffEntry]] = {}
     for a in GridAssignment.objects.filter(grid_code__in=codes, person__active=True).select_related("person__unit"):
         staff.setdefault(a.grid_code, []).append(
-            StaffEntry(a.role, str(a.get_role_display()), a.person.name, a.person.phone,
+            StaffEntry(a.role, a.person.name, a.person.phone,
                        a.person.unit.name if a.person.unit_id else None)
         )
     proximity = Proximity([r.geom for r in index.records], [r.level for r in index.records])
@@ -227,7 +226,8 @@ def _unit(unit: dict | None, show_phones: bool) -> dict | None:
 
 
 def _staff(s: StaffEntry, show_phones: bool) -> dict:
-    d = {"role": s.role, "role_label": s.role_label, "name": s.name, "unit": s.unit}
+    # The label is translated per request: snapshots are shared by requests in every language.
+    d = {"role": s.role, "role_label": str(GridAssignment.Role(s.role).label), "name": s.name, "unit": s.unit}
     if show_phones:
         d["phone"] = s.phone
     return d

@@ -17,8 +17,9 @@ from django.views.decorators.http import require_safe
 from gisgrid.accounts.roles import can_edit_boundaries, role_label
 from gisgrid.boundaries.models import Grid
 
-MAP_CENTER = (35.2385, 110.1449)  # Heyang county seat; the map then fits the county outline
-MAP_ZOOM = 10
+# Where the map opens before it fits the county outline (settings.LEAFLET_CONFIG, per county).
+MAP_CENTER = tuple(settings.LEAFLET_CONFIG.get("DEFAULT_CENTER", (35.2385, 110.1449)))
+MAP_ZOOM = settings.LEAFLET_CONFIG.get("DEFAULT_ZOOM", 10)
 # Display simplification per level, metres (the API simplifies each level as a coverage).
 SIMPLIFY_M = {1: 10, 2: 5, 3: 1}
 # Zoom at which labels of a level appear; level 3 is fetched from this zoom on (or on toggle).
@@ -40,25 +41,28 @@ def user_display(user) -> dict:
     }
 
 
-@require_safe
-def map_page(request):
-    basemap_url = getattr(settings, "GISGRID_BASEMAP_URL", "") or ""
-    config = {
-        "api": {"county": reverse("county"), "grids": reverse("grid-list")},
+def page_config(**api: str) -> dict:
+    """What every map page's script needs: API addresses, basemap, display settings."""
+    return {
+        "api": {"county": reverse("county"), "grids": reverse("grid-list"), **api},
         "center": list(MAP_CENTER),
         "zoom": MAP_ZOOM,
         "basemap": {
-            "url": basemap_url,
+            "url": getattr(settings, "GISGRID_BASEMAP_URL", "") or "",
             "attribution": getattr(settings, "GISGRID_BASEMAP_ATTRIBUTION", "") or "",
         },
         "simplify": SIMPLIFY_M,
-        "labelMinZoom": LABEL_MIN_ZOOM,
-        "level3LoadZoom": LEVEL3_LOAD_ZOOM,
         "kinds": {value: str(label) for value, label in Grid.Kind.choices},
     }
+
+
+@require_safe
+def map_page(request):
+    config = page_config()
+    config.update(labelMinZoom=LABEL_MIN_ZOOM, level3LoadZoom=LEVEL3_LOAD_ZOOM)
     context = {
         "config": config,
-        "basemap_url": basemap_url,
+        "basemap_url": config["basemap"]["url"],
         "basemap_attribution": config["basemap"]["attribution"],
         "user_display": user_display(request.user),
         "can_plan": can_edit_boundaries(request.user),
@@ -75,19 +79,8 @@ def planner_page(request):
     if not can_edit_boundaries(request.user):
         return render(request, "web/planner.html", {"forbidden": True, "user_display": user_display(request.user)},
                       status=403)
-    basemap_url = getattr(settings, "GISGRID_BASEMAP_URL", "") or ""
-    config = {
-        "api": {
-            "county": reverse("county"), "grids": reverse("grid-list"), "editions": reverse("edition-list"),
-            "blindSpots": reverse("blind-spots"),
-        },
-        "center": list(MAP_CENTER),
-        "zoom": MAP_ZOOM,
-        "basemap": {"url": basemap_url, "attribution": getattr(settings, "GISGRID_BASEMAP_ATTRIBUTION", "") or ""},
-        "simplify": SIMPLIFY_M,
-        "kinds": {value: str(label) for value, label in Grid.Kind.choices},
-        "mapUrl": reverse("map"),
-    }
+    config = page_config(editions=reverse("edition-list"), blindSpots=reverse("blind-spots"))
+    config["mapUrl"] = reverse("map")
     return render(request, "web/planner.html", {"config": config, "user_display": user_display(request.user)})
 
 
