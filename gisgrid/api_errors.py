@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -20,6 +22,11 @@ class BadParameter(ValidationError):
 
 
 def exception_handler(exc, context):
+    if isinstance(exc, RequestDataTooBig):
+        # Django would answer with an HTML page; API clients get JSON naming the body.
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // (1024 * 1024)
+        return Response({"error": "too_large", "detail": f"请求体超过 {limit} MB (request body larger than {limit} MB)",
+                         "fields": {"body": [f"larger than {limit} MB"]}}, status=413)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

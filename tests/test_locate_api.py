@@ -620,3 +620,11 @@ def test_answer_names_the_active_edition(client_as) -> None:
     missing = Edition.objects.order_by("-pk").values_list("pk", flat=True).first() + 1000
     r = client_as("dispatcher").get(URL, {"lon": lon, "lat": lat, "edition": missing})
     assert r.status_code == 400 and "edition" in r.json()["fields"]
+
+
+def test_oversized_body_is_a_json_413(client_as, settings) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+    body = '{"points": [' + ",".join(["[110.123456789,35.123456789]"] * 50_000) + "]}"
+    r = client_as("dispatcher").post(URL, body, content_type="application/json")
+    assert r.status_code == 413
+    assert "body" in r.json()["fields"]
