@@ -21,6 +21,9 @@ class BadParameter(ValidationError):
         super().__init__({field: [reason]})
 
 
+STATUS_CODES = {401: "not_authenticated", 403: "permission_denied", 404: "not_found", 405: "method_not_allowed"}
+
+
 def exception_handler(exc, context):
     if isinstance(exc, RequestDataTooBig):
         # Django would answer with an HTML page; API clients get JSON naming the body.
@@ -37,7 +40,9 @@ def exception_handler(exc, context):
         body = {"error": "invalid", "detail": "请求参数有误 (invalid request)", "fields": data}
     else:
         detail = data.get("detail", data) if isinstance(data, dict) else data
-        body = {"error": getattr(exc, "default_code", "error"), "detail": detail}
+        # Django's Http404/PermissionDenied carry no DRF code: name them by status.
+        code = getattr(exc, "default_code", None) or STATUS_CODES.get(response.status_code, "error")
+        body = {"error": code, "detail": detail}
     return Response(body, status=response.status_code, headers=_headers(response))
 
 

@@ -402,3 +402,9 @@ def test_token_auth_for_locate(heyang_db):
     assert data["results"][0]["grids"][0]["code"] == "610524001"
     # The dispatcher sees phones through the token too.
     assert _phones_in(data)
+
+
+def test_not_found_errors_are_named(anon_client):
+    for url in ("/api/v1/editions/999999", "/api/v1/grids/123"):
+        r = anon_client.get(url)
+        assert r.status_code == 404 and r.json()["error"] == "not_found"
