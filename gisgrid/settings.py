@@ -143,6 +143,7 @@ LEAFLET_CONFIG = {
 }
 
 GISGRID_COUNTY_CODE = os.environ.get("GISGRID_COUNTY_CODE", "610524")
+GISGRID_COUNTY_NAME = os.environ.get("GISGRID_COUNTY_NAME", "合阳县")
 GISGRID_DATASET_DIR = Path(os.environ.get("GISGRID_DATASET_DIR", BASE_DIR / "geodata" / "heyang"))
 # Metric CRS for areas and distances: CGCS2000 / 3-degree Gauss-Kruger CM 111E.
 GISGRID_METRIC_SRID = int(os.environ.get("GISGRID_METRIC_SRID", "4546"))

@@ -7,6 +7,7 @@ locate (see locate.py) so no request answers from a mix.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.dispatch import Signal
 from django.utils import timezone
@@ -41,8 +42,8 @@ def create_draft(name: str, *, based_on: Edition | None = None, user=None) -> Ed
             name=name,
             based_on=based_on,
             created_by=user if getattr(user, "is_authenticated", False) else None,
-            county_code=based_on.county_code if based_on else "610524",
-            county_name=based_on.county_name if based_on else "",
+            county_code=based_on.county_code if based_on else settings.GISGRID_COUNTY_CODE,
+            county_name=based_on.county_name if based_on else settings.GISGRID_COUNTY_NAME,
             county_geom=based_on.county_geom if based_on else None,
         )
         if based_on is not None:

@@ -7,6 +7,7 @@ in one transaction, so a bad file leaves the database as it was.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -16,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pyogrio
 import shapely
+from django.conf import settings
 from django.db import transaction
 from pyproj import CRS
 from pyproj.exceptions import CRSError
@@ -289,6 +291,20 @@ class ImportResult:
     warnings: list[str]
 
 
+def read_county(path: Path) -> tuple[shapely.Geometry, str, str]:
+    """A county outline file: a GeoJSON Feature(Collection) or bare geometry -> (geometry, code, name)."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    feature = data["features"][0] if data.get("type") == "FeatureCollection" else data
+    props = feature.get("properties") or {}
+    return shapely.geometry.shape(feature["geometry"]), str(props.get("code", "")), str(props.get("name", ""))
+
+
+def infer_county_code(rows: Sequence[GridRow]) -> str:
+    """The 6-digit county code GB/T 30428.1 level-1 codes start with, else the configured one."""
+    prefixes = {r.code[:6] for r in rows if r.level == 1 and len(r.code) == 9 and r.code.isdigit()}
+    return prefixes.pop() if len(prefixes) == 1 else settings.GISGRID_COUNTY_CODE
+
+
 def _unit_for(name: str | None, cache: dict[str, Unit]) -> Unit | None:
     if not name:
         return None
@@ -337,8 +353,8 @@ def import_rows(
                 name=edition_name or "导入版本",
                 created_by=user if getattr(user, "is_authenticated", False) else None,
                 county_geom=geometry.to_geos(geometry.as_multipolygon(county_geom)) if county_geom is not None else None,
-                **({"county_code": county_code} if county_code else {}),
-                **({"county_name": county_name} if county_name else {}),
+                county_code=county_code or infer_county_code(read.rows),
+                county_name=county_name or settings.GISGRID_COUNTY_NAME,
             )
         ids = dict(edition.grids.values_list("code", "id"))
         units: dict[str, Unit] = {}

@@ -6,16 +6,15 @@ units.csv, staff.csv, categories.csv, and optional compounds.geojson / streets.g
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import shapely
 from django.db import transaction
 
 from gisgrid.audit.log import record
 from gisgrid.boundaries import directory, editions, importing
+from gisgrid.boundaries.importing import read_county
 from gisgrid.boundaries.models import Edition
 from gisgrid.incidents.matters import load_categories
 
@@ -28,13 +27,6 @@ class LoadReport:
     grids_loaded: bool = False
     counts: dict = field(default_factory=dict)
     messages: list[str] = field(default_factory=list)
-
-
-def read_county(path: Path) -> tuple[shapely.Geometry, str, str]:
-    data = json.loads(path.read_text(encoding="utf-8"))
-    feature = data["features"][0] if data.get("type") == "FeatureCollection" else data
-    props = feature.get("properties") or {}
-    return shapely.geometry.shape(feature["geometry"]), str(props.get("code", "")), str(props.get("name", ""))
 
 
 def load_dataset(directory_path: Path, *, user=None, force_grids: bool = False, progress: bool = False) -> LoadReport:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 from django.core.management.base import BaseCommand, CommandError
 
 from gisgrid.boundaries import editions, importing
@@ -23,6 +25,9 @@ class Command(BaseCommand):
         parser.add_argument("--into", type=int, help="add to this draft edition instead of creating one")
         parser.add_argument("--name", default="", help="name of the new edition")
         parser.add_argument("--publish", action="store_true", help="validate and publish the edition afterwards")
+        parser.add_argument("--county", help="county outline (GeoJSON); default: the union of the level-1 grids")
+        parser.add_argument("--county-code", default="", help="6-digit county code (default: from the level-1 codes)")
+        parser.add_argument("--county-name", default="", help="county name, e.g. 澄城县")
 
     def handle(self, *args, **o):
         try:
@@ -35,7 +40,15 @@ class Command(BaseCommand):
                 into = Edition.objects.filter(pk=o["into"]).first()
                 if into is None:
                     raise CommandError(f"--into: no edition {o['into']}")
-            result = importing.import_rows(read, edition=into, edition_name=o["name"] or f"导入 {o['path']}")
+            county = None
+            if o["county"]:
+                try:
+                    county = importing.read_county(Path(o["county"]))[0]
+                except (OSError, ValueError, KeyError, IndexError) as exc:
+                    raise CommandError(f"--county {o['county']}: cannot read the outline: {exc}") from None
+            result = importing.import_rows(read, edition=into, edition_name=o["name"] or f"导入 {o['path']}",
+                                           county_geom=county, county_code=o["county_code"],
+                                           county_name=o["county_name"])
         except importing.GridImportError as exc:
             raise CommandError(str(exc)) from None
         for w in read.warnings:

@@ -14,7 +14,6 @@ from django.core.management.base import BaseCommand, CommandError
 
 from gisgrid.boundaries import importing
 from gisgrid.boundaries.validation import GridFeature, ValidationConfig, has_errors, validate
-from gisgrid.datasets.loader import read_county
 
 
 class Command(BaseCommand):
@@ -45,7 +44,7 @@ class Command(BaseCommand):
         county = None
         if county_path.exists():
             try:
-                county = read_county(county_path)[0]
+                county = importing.read_county(county_path)[0]
             except (ValueError, KeyError, IndexError) as exc:
                 raise CommandError(f"--county {county_path}: cannot read the outline: {exc}", returncode=2) from None
         elif o["county"]:
