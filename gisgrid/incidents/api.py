@@ -11,6 +11,7 @@ from gisgrid.boundaries.datums import CRS_CHOICES
 from gisgrid.boundaries.gazetteer import MAX_QUERY_LENGTH, search_places
 from gisgrid.boundaries.locate_api import run_locate
 
+from .fields import category_field
 from .models import Category
 from .routing import route, routing_dict
 
@@ -46,7 +47,7 @@ class RouteQuery(serializers.Serializer):
     crs = serializers.ChoiceField(choices=CRS_CHOICES, default="wgs84")
     tolerance_m = serializers.FloatField(min_value=0, max_value=500, default=20.0)
     edition = serializers.IntegerField(min_value=1, required=False)
-    category = serializers.CharField(max_length=20)
+    category = category_field()
 
     def validate(self, data):
         has_point = "lon" in data and "lat" in data
@@ -69,9 +70,7 @@ class RouteView(APIView):
         q = RouteQuery(data=request.query_params)
         q.is_valid(raise_exception=True)
         d = q.validated_data
-        category = Category.objects.filter(code=d["category"], active=True).first()
-        if category is None:
-            raise BadParameter("category", f"未知事项编码 unknown category {d['category']!r}")
+        category = d["category"]
         geocoded = None
         if "lon" in d and "lat" in d:
             lon, lat, crs = d["lon"], d["lat"], d["crs"]
