@@ -231,10 +231,15 @@ def test_unknown_grid_is_json_404(anon_client):
     assert body["error"] and body["detail"]
 
 
-def test_detail_of_a_draft_edition(anon_client, heyang_db):
+def test_detail_of_a_draft_edition(anon_client, client_as, heyang_db):
     draft = editions.create_draft("detail draft")
     Grid.objects.filter(edition=draft, code="610524001").update(name="改名街道")
-    _, body = get_json(anon_client, f"/api/v1/grids/610524001?edition={draft.pk}")
+    # drafts are work in progress: hidden from the public, readable when signed in
+    get_json(anon_client, f"/api/v1/grids/610524001?edition={draft.pk}", status=404)
+    get_json(anon_client, f"/api/v1/locate?lon=110.1449&lat=35.2385&edition={draft.pk}", status=404)
+    assert draft.pk not in [e["id"] for e in anon_client.get("/api/v1/editions").json()]
+    assert draft.pk in [e["id"] for e in client_as("dispatcher").get("/api/v1/editions").json()]
+    _, body = get_json(client_as("gridmember"), f"/api/v1/grids/610524001?edition={draft.pk}")
     assert body["name"] == "改名街道" and body["edition"]["id"] == draft.pk
     _, body = get_json(anon_client, "/api/v1/grids/610524001")
     assert body["name"] == "城关街道"

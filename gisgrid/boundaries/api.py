@@ -35,14 +35,26 @@ def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
     return minx, miny, maxx, maxy
 
 
+def visible_editions(user):
+    """Drafts are planning work in progress: only signed-in users see them; the public sees
+    the active edition and the retired ones (history)."""
+    qs = Edition.objects.all()
+    return qs if getattr(user, "is_authenticated", False) else qs.exclude(status=Edition.Status.DRAFT)
+
+
+def edition_for(request, pk: int) -> Edition:
+    return get_object_or_404(visible_editions(request.user), pk=pk)
+
+
 def resolve_edition(request) -> Edition:
     """The edition a request reads: `?edition=ID`, else the active one."""
     raw = request.query_params.get("edition")
     if raw:
         try:
-            return get_object_or_404(Edition, pk=int(raw))
+            pk = int(raw)
         except ValueError:
             raise BadParameter("edition", "必须是版本编号 (must be an edition id)") from None
+        return edition_for(request, pk)
     edition = editions.active_edition()
     if edition is None:
         raise BadParameter("edition", "尚无现行版本，请先导入网格 (no active edition; load a dataset first)")

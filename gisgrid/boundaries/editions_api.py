@@ -7,7 +7,6 @@ import tempfile
 from pathlib import Path
 
 import shapely
-from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -20,6 +19,7 @@ from gisgrid.accounts.permissions import CanEditBoundaries, IsPlanner
 from gisgrid.api_errors import BadParameter
 
 from . import diff, editing, editions, importing
+from .api import edition_for, resolve_edition, visible_editions
 from .edition_validation import validate_edition
 from .models import Edition, EditionChange
 from .serializers import EditionSerializer
@@ -74,10 +74,6 @@ class EditionErrorMixin:
         return super().handle_exception(exc)
 
 
-def _edition(pk: int) -> Edition:
-    return get_object_or_404(Edition, pk=pk)
-
-
 class CreateDraft(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     based_on = serializers.IntegerField(required=False, min_value=1)
@@ -89,13 +85,13 @@ class EditionsView(EditionErrorMixin, APIView):
 
     @extend_schema(responses=EditionSerializer(many=True))
     def get(self, request):
-        return Response(EditionSerializer(Edition.objects.all(), many=True).data)
+        return Response(EditionSerializer(visible_editions(request.user), many=True).data)
 
     @extend_schema(request=CreateDraft, responses=EditionSerializer)
     def post(self, request):
         s = CreateDraft(data=request.data)
         s.is_valid(raise_exception=True)
-        based_on = _edition(s.validated_data["based_on"]) if s.validated_data.get("based_on") else None
+        based_on = edition_for(request, s.validated_data["based_on"]) if s.validated_data.get("based_on") else None
         draft = editions.create_draft(s.validated_data["name"], based_on=based_on, user=request.user)
         if s.validated_data.get("note"):
             Edition.objects.filter(pk=draft.pk).update(note=s.validated_data["note"])
@@ -106,7 +102,7 @@ class EditionsView(EditionErrorMixin, APIView):
 class EditionDetailView(APIView):
     @extend_schema(responses=EditionSerializer)
     def get(self, request, pk: int):
-        edition = _edition(pk)
+        edition = edition_for(request, pk)
         data = EditionSerializer(edition).data
         data["grids"] = editions.grid_count_by_level(edition)
         return Response(data)
@@ -115,7 +111,7 @@ class EditionDetailView(APIView):
 class ValidationView(APIView):
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, pk: int):
-        edition = _edition(pk)
+        edition = edition_for(request, pk)
         findings = validate_edition(edition)
         return Response({
             "edition": {"id": edition.pk, "version": edition.version, "status": edition.status},
@@ -140,7 +136,7 @@ class EditView(EditionErrorMixin, APIView):
 
     @extend_schema(request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT})
     def post(self, request, pk: int, op: str):
-        edition = _edition(pk)
+        edition = edition_for(request, pk)
         data = request.data if isinstance(request.data, dict) else {}
         version = version_field(data, required=True)
         if op == "assign":
@@ -180,7 +176,7 @@ class ImportLayerView(EditionErrorMixin, APIView):
 
     @extend_schema(request={"multipart/form-data": OpenApiTypes.OBJECT}, responses={200: OpenApiTypes.OBJECT})
     def post(self, request, pk: int):
-        edition = _edition(pk)
+        edition = edition_for(request, pk)
         upload = request.FILES.get("file")
         if upload is None:
             raise BadParameter("file", "必填 (required): the layer file")
@@ -212,7 +208,7 @@ class PublishView(EditionErrorMixin, APIView):
 
     @extend_schema(request=OpenApiTypes.OBJECT, responses=EditionSerializer)
     def post(self, request, pk: int):
-        edition = _edition(pk)
+        edition = edition_for(request, pk)
         data = request.data if isinstance(request.data, dict) else {}
         version = version_field(data)
         if version is not None and version != edition.version:
@@ -228,11 +224,11 @@ class DiffView(APIView):
     geojson_only = False
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, pk: int):
-        new = _edition(pk)
+        new = edition_for(request, pk)
         against = request.query_params.get("against")
         if against:
             try:
-                old = _edition(int(against))
+                old = edition_for(request, int(against))
             except ValueError:
                 raise BadParameter("against", "必须是版本编号 (must be an edition id)") from None
         else:
@@ -250,7 +246,7 @@ class ChangesView(APIView):
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, pk: int):
-        edition = _edition(pk)
+        edition = edition_for(request, pk)
         rows = EditionChange.objects.filter(edition=edition).select_related("by").order_by("seq")
         return Response([{"seq": c.seq, "op": c.op, "params": c.params, "undone": c.undone, "at": c.at,
                           "by": c.by.get_username() if c.by else None, "codes": sorted(c.after)} for c in rows])
@@ -261,8 +257,6 @@ class BlindSpotsView(APIView):
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
-        from .api import resolve_edition
-
         edition = resolve_edition(request)
         features = []
         for b in diff.blind_spots(edition):

@@ -13,6 +13,7 @@ from gisgrid.accounts.roles import can_see_personal_data
 from gisgrid.api_errors import BadParameter
 
 from . import gazetteer, locate
+from .api import edition_for
 from .datums import CRS_CHOICES
 
 
@@ -52,6 +53,8 @@ def parse_points(raw: list, limit: int) -> np.ndarray:
 def run_locate(request, lons, lats, crs: str, tolerance: float, edition: int | None, details: bool = True,
                field: str = "points"):
     """locate() for an HTTP request: phones by role, input errors as 400 naming the field."""
+    if edition is not None:
+        edition_for(request, edition)  # a draft is not for anonymous eyes (404 as if absent)
     try:
         return locate.locate(lons, lats, crs, tolerance_m=tolerance, show_phones=can_see_personal_data(request.user),
                              edition_id=edition, details=details, field=field)
