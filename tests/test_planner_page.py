@@ -326,3 +326,161 @@ def test_planner_page_in_english(client, heyang_db):
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     html = client.get("/planner/").content.decode()
     assert "Grid planning" in html and "Assign piece" in html and "Re-route open items" in html
+
+
+def open_draft(pg, live_server, level=2):
+    """Log in as the planner and create a fresh draft (a copy of the active edition); its id."""
+    from gisgrid.boundaries.models import Edition
+
+    last = max(Edition.objects.values_list("pk", flat=True))
+    login(pg, live_server, "planner", "planner-demo")
+    pg.wait_for_url(re.compile(r".*/planner/$"))
+    pg.wait_for_function("document.documentElement.dataset.plannerReady === '1'")
+    wait_idle(pg)
+    pg.click("#new-draft")
+    # The page may open on an older draft: wait for the new one.
+    pg.wait_for_function(f"Number(document.documentElement.dataset.editionId) > {last} && "
+                         "document.documentElement.dataset.editionStatus === 'draft'")
+    draft_id = int(pg.evaluate("document.documentElement.dataset.editionId"))
+    pg.check(f"#level-switch input[value='{level}']")
+    pg.wait_for_function(f"document.documentElement.dataset.gridsLoaded?.startsWith('{draft_id}:{level}:')")
+    wait_idle(pg)
+    return draft_id
+
+
+def shared_segment(a_geom, b_geom):
+    """The longest straight segment (metric) of the edge two grids share."""
+    shared = shapely.line_merge(shapely.intersection(a_geom.boundary, b_geom.boundary))
+    segments = [shapely.LineString([p, q]) for part in shapely.get_parts(shared) if part.geom_type == "LineString"
+                for p, q in zip(part.coords, part.coords[1:], strict=False)]
+    return max(segments, key=lambda s: s.length)
+
+
+DRAG_M = 60
+
+
+def wait_saved(pg, draft_id, version):
+    """Wait until the edit is saved (the draft at `version`, its grids reloaded) or the status shows an error."""
+    pg.wait_for_function(
+        f"document.documentElement.dataset.version === '{version}' || "
+        "document.getElementById('status').classList.contains('error')")
+    assert "error" not in (pg.locator("#status").get_attribute("class") or ""), pg.locator("#status").inner_text()
+    pg.wait_for_function(f"document.documentElement.dataset.gridsLoaded === '{draft_id}:2:{version}'")
+    wait_idle(pg)
+
+
+@pytest.mark.browser
+def test_planner_reshape_drags_a_shared_vertex(page, live_server):  # noqa: F811
+    from gisgrid.boundaries import editing
+    from gisgrid.boundaries.models import Edition
+
+    target = neighbouring_villages()
+    a, b = target["a"], target["b"]
+    draft_id = open_draft(page, live_server)
+    draft = Edition.objects.get(pk=draft_id)
+    before = editing.load_states(draft)
+    ga, gb = _metric(before[a.code].geom), _metric(before[b.code].geom)
+
+    # The midpoint of the longest straight shared segment, and a point DRAG_M metres from it into B.
+    seg = shared_segment(ga, gb)
+    (px, py), (qx, qy) = seg.coords
+    mid = seg.interpolate(0.5, normalized=True)
+    nx, ny = -(qy - py) / seg.length, (qx - px) / seg.length  # unit normal
+    into_b = shapely.Point(mid.x + nx * DRAG_M, mid.y + ny * DRAG_M)
+    if not gb.contains(into_b):
+        into_b = shapely.Point(mid.x - nx * DRAG_M, mid.y - ny * DRAG_M)
+    assert gb.contains(into_b)
+    p_wgs, q_wgs, to_wgs = _wgs(shapely.Point(px, py)), _wgs(shapely.Point(qx, qy)), _wgs(into_b)
+
+    centre = _wgs(mid)
+    page.evaluate("([lat, lng, z]) => gisgridPlanner.map.setView([lat, lng], z, {animate: false})",
+                  [centre.y, centre.x, DRAW_ZOOM])
+    (ax, ay), = container_points(page, [[target["a_point"].y, target["a_point"].x]])
+    page.mouse.click(ax, ay)
+    page.wait_for_function(f"document.getElementById('selected-grid').dataset.code === '{a.code}'")
+
+    # 编辑边界: Geoman puts vertex and midpoint markers on a full-precision copy of A.
+    page.click("#tool-reshape")
+    page.locator("#reshape-box").wait_for(state="visible")
+    wait_idle(page)
+    (p1x, p1y), (q1x, q1y), (tx, ty) = container_points(page, [[p_wgs.y, p_wgs.x], [q_wgs.y, q_wgs.x],
+                                                                [to_wgs.y, to_wgs.x]])
+    # Geoman's midpoint marker sits at the pixel midpoint of the segment; grab its centre.
+    mx, my = (p1x + q1x) / 2, (p1y + q1y) / 2
+    marker = page.evaluate(
+        """([x, y]) => {
+            const els = [...document.querySelectorAll('.marker-icon-middle')].map(e => e.getBoundingClientRect())
+                .map(r => [r.left + r.width / 2, r.top + r.height / 2])
+                .sort((u, v) => Math.hypot(u[0] - x, u[1] - y) - Math.hypot(v[0] - x, v[1] - y));
+            return els[0] || null;
+        }""",
+        [mx, my],
+    )
+    assert marker and abs(marker[0] - mx) < 3 and abs(marker[1] - my) < 3, (marker, mx, my)
+    page.mouse.move(*marker)
+    page.mouse.down()
+    for i in range(1, 11):
+        page.mouse.move(marker[0] + (tx - marker[0]) * i / 10, marker[1] + (ty - marker[1]) * i / 10)
+        page.wait_for_timeout(30)
+    page.mouse.up()
+    page.wait_for_timeout(100)
+    page.click("#reshape-finish")
+    wait_saved(page, draft_id, 2)
+    assert page.locator("#findings-summary").get_attribute("data-errors") == "0"
+    assert page.evaluate("document.documentElement.dataset.findingsErrors") == "0"
+    status = page.locator("#status").inner_text()
+    assert "已保存" in status and status.endswith("、".join(sorted([a.code, b.code]))), status  # only A and B changed
+
+    after = editing.load_states(draft)
+    na, nb = _metric(after[a.code].geom), _metric(after[b.code].geom)
+    gained, lost = na.area - ga.area, gb.area - nb.area
+    assert gained > 0.25 * seg.length * DRAG_M * 0.5, (gained, seg.length)  # the triangle, at least roughly
+    assert abs(gained - lost) <= 1, (gained, lost)
+    assert abs(shapely.union(na, nb).area - shapely.union(ga, gb).area) <= 1
+    assert shapely.intersection(na, nb).area < 0.5
+    page.screenshot(path="/tmp/planner-reshape.png")
+    assert not page.errors, page.errors
+    assert_only_own_server(page, live_server)
+
+
+@pytest.mark.browser
+def test_planner_imports_a_redrawn_layer(page, live_server, tmp_path):  # noqa: F811
+    import json
+
+    from gisgrid.boundaries import editing, editions
+    from gisgrid.boundaries.models import Edition
+
+    target = neighbouring_villages()
+    a, b = target["a"], target["b"]
+
+    # Redraw A and B on a scratch draft: the square on their shared edge goes to A.
+    scratch = editions.create_draft("scratch")
+    editing.assign_piece(scratch, a.code, target["square"])
+    redrawn = editing.load_states(scratch)
+    path = tmp_path / "redrawn.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"code": s.code, "name": s.name, "level": s.level},
+         "geometry": json.loads(shapely.to_geojson(s.geom))}
+        for s in (redrawn[a.code], redrawn[b.code])
+    ]}), encoding="utf-8")
+
+    draft_id = open_draft(page, live_server)
+    assert draft_id != scratch.pk
+    page.set_input_files("#import-file", str(path))
+    page.select_option("#import-level", "2")
+    page.click("#import-submit")
+    wait_saved(page, draft_id, 2)
+    assert page.locator("#findings-summary").get_attribute("data-errors") == "0"
+    assert page.evaluate("document.documentElement.dataset.findingsErrors") == "0"
+    assert "已导入图层" in page.locator("#status").inner_text()
+    assert page.evaluate("document.getElementById('import-file').value") == ""
+
+    states = editing.load_states(Edition.objects.get(pk=draft_id))
+    for code in (a.code, b.code):
+        new, want = _metric(states[code].geom), _metric(redrawn[code].geom)
+        assert shapely.symmetric_difference(new, want).area < 0.01, code
+    from gisgrid.boundaries import geometry
+
+    assert _metric(states[a.code].geom).area > _metric(geometry.from_geos(a.geom)).area + 1000  # A gained land
+    assert not page.errors, page.errors
+    assert_only_own_server(page, live_server)

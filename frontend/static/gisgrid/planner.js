@@ -609,7 +609,9 @@
   $("reshape-cancel").addEventListener("click", cancelMode);
   $("reshape-finish").addEventListener("click", function () {
     if (!state.reshapeLayer) return;
-    var feature = state.reshapeLayer.toGeoJSON();
+    // Full precision (false): Leaflet rounds to 6 decimals by default, which would move every
+    // untouched vertex by up to ~5 cm and turn the whole outline into gained/lost slivers.
+    var feature = state.reshapeLayer.toGeoJSON(false);
     var geometry = feature.features && feature.features[0] ? feature.features[0].geometry : feature.geometry;
     var code = state.reshapeCode;
     cancelMode();
