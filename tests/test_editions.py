@@ -32,6 +32,16 @@ def _piece_around(point: shapely.Point, metres: float) -> shapely.Geometry:
     return geometry.from_metric(geometry.to_metric(point).buffer(metres, quad_segs=8))
 
 
+def _moved_piece(name: str, metres: float):
+    """A new draft, two neighbouring villages a and b, a piece straddling their edge, and a
+    probe point on b's side of it (it will move to a when the piece is assigned to a)."""
+    draft = editions.create_draft(name)
+    a, b, mid = _neighbours(draft)
+    piece = _piece_around(mid, metres)
+    probe = shapely.point_on_surface(shapely.intersection(piece, b.geom).buffer(-1e-4))
+    return draft, a, b, piece, probe
+
+
 def _errors(edition):
     return [f for f in validate_edition(edition) if f.severity == "error"]
 
@@ -142,10 +152,7 @@ def test_publish_blocked_by_errors_changes_nothing(heyang_db):
 
 def test_publish_switches_locate_and_old_reports_keep_routing(heyang_db):
     old = editions.active_edition()
-    draft = editions.create_draft("publish")
-    a, b, mid = _neighbours(draft)
-    piece = _piece_around(mid, 150)
-    probe = shapely.point_on_surface(shapely.intersection(piece, b.geom).buffer(-1e-4))
+    draft, a, b, piece, probe = _moved_piece("publish", 150)
     category = Category.objects.get(code="E0102")
     report = create_report(user=None, category=category, lon=probe.x, lat=probe.y, crs="wgs84",
                            reporter_name="张三", reporter_phone="13900000000")
@@ -164,10 +171,7 @@ def test_publish_switches_locate_and_old_reports_keep_routing(heyang_db):
 
 
 def test_publish_with_reroute_records_each_change(heyang_db):
-    draft = editions.create_draft("reroute")
-    a, b, mid = _neighbours(draft)
-    piece = _piece_around(mid, 150)
-    probe = shapely.point_on_surface(shapely.intersection(piece, b.geom).buffer(-1e-4))
+    draft, a, b, piece, probe = _moved_piece("reroute", 150)
     far = shapely.point_on_surface(b.geom.difference(piece.buffer(0.01)))
     cat = Category.objects.get(code="E0102")
     moved = create_report(user=None, category=cat, lon=probe.x, lat=probe.y, crs="wgs84", reporter_name="李四")
@@ -185,10 +189,7 @@ def test_publish_with_reroute_records_each_change(heyang_db):
 
 def test_diff_reports_area_exchange_and_affected_items(heyang_db):
     active = editions.active_edition()
-    draft = editions.create_draft("diff")
-    a, b, mid = _neighbours(draft)
-    piece = _piece_around(mid, 100)
-    probe = shapely.point_on_surface(shapely.intersection(piece, b.geom).buffer(-1e-4))
+    draft, a, b, piece, probe = _moved_piece("diff", 100)
     create_report(user=None, category=Category.objects.get(code="E0102"), lon=probe.x, lat=probe.y, crs="wgs84",
                   reporter_name="赵六")
     editing.assign_piece(draft, a.code, piece)
@@ -269,10 +270,7 @@ def test_publish_under_concurrent_locate_never_mixes_editions(heyang_live):
     from django.db import connection
 
     old = editions.active_edition()
-    draft = editions.create_draft("concurrent")
-    a, b, mid = _neighbours(draft)
-    piece = _piece_around(mid, 150)
-    probe = shapely.point_on_surface(shapely.intersection(piece, b.geom).buffer(-1e-4))
+    draft, a, b, piece, probe = _moved_piece("concurrent", 150)
     editing.assign_piece(draft, a.code, piece)
     # Warm both snapshots: the switch is under test here, not the index build.
     locate.locate([probe.x], [probe.y], edition_id=draft.pk)

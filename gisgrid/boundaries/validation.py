@@ -336,15 +336,22 @@ class _Run:
             codes = sorted(touching.get(p, ()))
             if container_code:
                 codes.append(container_code)
-            w = round(float(width[p]), 3)
-            if thin[p]:
-                self.add("sliver", ERROR, level, codes, areas[p], piece,
-                         f"狭长缝隙 sliver gap ≈{w:.2f} m wide, {areas[p]:.1f} m² in {where}, "
-                         f"next to {_fmt_codes(codes)}", of="gap", width_m=w)
-            else:
-                self.add("gap", ERROR, level, codes, areas[p], piece,
-                         f"覆盖缺口 gap {areas[p]:.1f} m² in {where}, next to {_fmt_codes(codes)}", width_m=w)
+            self._gap_or_overlap("gap", level, codes, areas[p], piece, width[p], thin[p],
+                                 f"{areas[p]:.1f} m² in {where}, next to {_fmt_codes(codes)}")
         return list(pieces)
+
+    _LABELS = {"gap": ("狭长缝隙", "覆盖缺口"), "overlap": ("狭长重叠", "与相邻网格重叠")}
+
+    def _gap_or_overlap(self, kind: str, level: int, codes: list[str], area: float, piece, width: float,
+                        thin: bool, where: str) -> None:
+        """One finding per piece: a thin piece is a sliver (of a gap or an overlap), never both."""
+        w = round(float(width), 3)
+        sliver_label, label = self._LABELS[kind]
+        if thin:
+            self.add("sliver", ERROR, level, codes, area, piece,
+                     f"{sliver_label} sliver {kind} ≈{w:.2f} m wide, {where}", of=kind, width_m=w)
+        else:
+            self.add(kind, ERROR, level, codes, area, piece, f"{label} {kind} {where}", width_m=w)
 
     def _bordering(self, pieces: np.ndarray, metric: np.ndarray, children: np.ndarray) -> dict[int, set[str]]:
         """Grids sharing a stretch of boundary with each piece (a corner touch doesn't count).
@@ -387,14 +394,8 @@ class _Run:
         width, thin = self._thinness(metric, areas)
         for p, piece in enumerate(pieces):
             codes = sorted((self.codes[members[a[src[p]]]], self.codes[members[b[src[p]]]]))
-            w = round(float(width[p]), 3)
-            if thin[p]:
-                self.add("sliver", ERROR, level, codes, areas[p], piece,
-                         f"狭长重叠 sliver overlap ≈{w:.2f} m wide, {areas[p]:.1f} m² between "
-                         f"{codes[0]} and {codes[1]}", of="overlap", width_m=w)
-            else:
-                self.add("overlap", ERROR, level, codes, areas[p], piece,
-                         f"与相邻网格重叠 overlap {areas[p]:.1f} m² between {codes[0]} and {codes[1]}", width_m=w)
+            self._gap_or_overlap("overlap", level, codes, areas[p], piece, width[p], thin[p],
+                                 f"{areas[p]:.1f} m² between {codes[0]} and {codes[1]}")
         return list(pieces)
 
     def _edge_mismatches(
