@@ -150,6 +150,22 @@ GISGRID_METRIC_SRID = int(os.environ.get("GISGRID_METRIC_SRID", "4546"))
 GISGRID_LOCATE_MAX_POINTS = 100_000
 GISGRID_NEAR_BOUNDARY_M = 20.0
 
+# Patrols (docs/patrols.md). Filters follow Traccar's names; each threshold None = off.
+GISGRID_PATROL_FILTERS = {
+    "future_s": 86400,        # more than a day ahead of the server clock
+    "max_age_days": 30,       # older than this (phones do upload days late; a month is plenty)
+    "max_accuracy_m": 100.0,  # reported accuracy (or hdop from OsmAnd) worse than this
+    "min_period_s": 1.0,      # closer in time than this to the fix before it
+    "max_speed_mps": 15.0,    # implied speed to its neighbours in time (walking, cycling, e-bike)
+    "jitter_m": 20.0,         # GPS jitter forgiven before implied speed is judged
+}
+GISGRID_PATROL_SESSION_GAP_S = 600  # a pause longer than this ends a patrol session
+GISGRID_PATROL_RADIUS_M = 30.0      # a grid's area within this distance of a track counts as seen
+GISGRID_PATROL_IDLE = {"radius_m": 50.0, "min_s": 600}  # within 50 m for 10 min = idle stretch
+# The inspectors' duty (DOMAIN): every urban level-3 grid visited at least once a week.
+GISGRID_PATROL_SCHEDULE = {"role": "inspector", "level": 3, "urban_only": True, "every_days": 7, "min_visits": 1}
+GISGRID_GPX_MAX_BYTES = 10 * 1024 * 1024
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

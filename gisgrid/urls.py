@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include("gisgrid.boundaries.urls")),
     path("api/v1/", include("gisgrid.incidents.urls")),
+    path("api/v1/", include("gisgrid.patrols.urls")),
     path("", include("gisgrid.web.urls")),
 ]
 

@@ -32,6 +32,11 @@ ALL_ROLES = tuple(ROLE_LABELS)
 PERSONAL_DATA_ROLES = frozenset({ADMIN, DISPATCHER, UNIT_STAFF, GRID_CHIEF})
 EDIT_BOUNDARY_ROLES = frozenset({ADMIN, PLANNER})
 REPORT_ROLES = frozenset({ADMIN, DISPATCHER, GRID_MEMBER, INSPECTOR, GRID_CHIEF})
+# Where people walked is personal data too. The centre and the chiefs supervise patrols; the
+# inspectors check on grid members (DOMAIN: 督查), so they see the team as well. Grid members
+# see only their own tracks; units and planners have no business with them.
+PATROL_SUPERVISOR_ROLES = frozenset({ADMIN, DISPATCHER, GRID_CHIEF, INSPECTOR})
+PATROL_SELF_ROLES = frozenset({GRID_MEMBER})
 
 
 def user_roles(user) -> set[str]:
@@ -60,6 +65,19 @@ def can_edit_boundaries(user) -> bool:
 
 def can_report(user) -> bool:
     return has_any_role(user, REPORT_ROLES)
+
+
+def can_supervise_patrols(user) -> bool:
+    return has_any_role(user, PATROL_SUPERVISOR_ROLES)
+
+
+def patrol_scope(user):
+    """Which people's patrols `user` may see: "all", their own Person, or None (nobody)."""
+    if can_supervise_patrols(user):
+        return "all"
+    if has_any_role(user, PATROL_SELF_ROLES):
+        return getattr(user, "person", None)
+    return None
 
 
 def role_label(user) -> str:

@@ -1,0 +1,457 @@
+"""The ingest pipeline for a batch of decoded fixes: normalise -> filter -> tag -> store.
+
+Everything is done for the whole batch at once (numpy masks, one locate call, one COPY), in one
+transaction: a batch is stored whole or not at all, and a replayed batch changes nothing but
+the counters.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import psycopg
+import shapely
+from django.db import connection, transaction
+from django.utils import timezone
+
+from gisgrid.boundaries import locate
+from gisgrid.boundaries.datums import to_wgs84
+
+from .. import partitions
+from ..models import Device
+from . import filters as F
+from .records import BadFix, Fix
+
+SPEED_FACTORS = {"mps": 1.0, "kn": 0.514444, "kmh": 1 / 3.6}
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+# Neighbours older/newer than this are not looked up: beyond a session gap nothing is judged.
+_CONTEXT = dt.timedelta(hours=1)
+
+
+@dataclass
+class Outcome:
+    index: int
+    status: str  # accepted | duplicate | rejected
+    reasons: list[str] = field(default_factory=list)
+    detail: str = ""
+
+    def as_dict(self) -> dict:
+        d = {"index": self.index, "status": self.status}
+        if self.reasons:
+            d["reasons"] = self.reasons
+        if self.detail:
+            d["detail"] = self.detail
+        return d
+
+
+@dataclass
+class IngestResult:
+    outcomes: list[Outcome]
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    @property
+    def accepted(self) -> int:
+        return self.count("accepted")
+
+    def as_dict(self) -> dict:
+        return {
+            "accepted": self.accepted,
+            "duplicates": self.count("duplicate"),
+            "rejected": self.count("rejected"),
+            "items": [o.as_dict() for o in self.outcomes],
+        }
+
+
+def to_us(t: dt.datetime) -> int:
+    return (t - _EPOCH) // dt.timedelta(microseconds=1)
+
+
+def _iso(t_us: np.ndarray) -> np.ndarray:
+    return np.char.add(np.datetime_as_string(t_us.astype("datetime64[us]"), unit="us"), "+00:00")
+
+
+def _num(v) -> float:
+    return np.nan if v is None else float(v)
+
+
+def ingest(items: Sequence[Fix | BadFix], devices: Mapping[str, Device], *, source: str,
+           now: dt.datetime | None = None, datum: str | None = None,
+           cfg: F.FilterConfig | None = None) -> IngestResult:
+    """Run a batch through the chain and store it; one Outcome per item, in order.
+
+    `devices` maps each identifier in the batch to its (authenticated) Device; `datum`
+    overrides the devices' own (GPX uploads say theirs).
+    """
+    now = now or timezone.now()
+    cfg = cfg or F.FilterConfig.from_settings()
+    outcomes: list[Outcome | None] = [None] * len(items)
+    fixes = [(i, it) for i, it in enumerate(items) if isinstance(it, Fix)]
+    batch = _Batch.from_fixes(fixes, devices, now, datum)
+    bits = batch.point_filters(cfg)
+    batch.load_context(bits == 0)
+    dup_status = batch.duplicates(bits)
+    bits |= batch.context_filters(bits, cfg)
+    accepted = bits == 0
+    # ensure partitions before the transaction: creating one locks the parent table.
+    partitions.ensure_for_times(dt.datetime.fromtimestamp(t / 1e6, dt.UTC)
+                                for t in np.unique(batch.t_us[accepted] // 86_400_000_000 * 86_400_000_000))
+    with transaction.atomic():
+        stored = _store_positions(batch, accepted, source, now)
+        # Lost a race with a concurrent copy of the same fix: that one is a duplicate replay.
+        raced = accepted & ~stored
+        dup_status[raced] = True
+        accepted &= stored
+        for k, (i, _fix) in enumerate(fixes):
+            if accepted[k]:
+                outcomes[i] = Outcome(i, "accepted")
+            elif dup_status[k] and bits[k] in (0, F.BIT["duplicate"]):
+                outcomes[i] = Outcome(i, "duplicate")
+            else:
+                outcomes[i] = Outcome(i, "rejected", F.reasons_of(int(bits[k])))
+        quarantine = [(k, i) for k, (i, _f) in enumerate(fixes) if outcomes[i].status == "rejected"]
+        bad = [(i, it) for i, it in enumerate(items) if isinstance(it, BadFix)]
+        for i, it in bad:
+            outcomes[i] = Outcome(i, "rejected", ["invalid"], f"{it.field}: {it.reason}")
+        _store_quarantine(batch, bits, quarantine, bad, devices, source, now)
+        _count(outcomes, items, devices)
+        _touch_devices(batch, accepted, now)
+    return IngestResult(outcomes)  # type: ignore[arg-type]
+
+
+@dataclass
+class _Batch:
+    fixes: list[tuple[int, Fix]]
+    dev: np.ndarray
+    t_us: np.ndarray
+    raw_lon: np.ndarray
+    raw_lat: np.ndarray
+    crs: list[str]
+    lon: np.ndarray
+    lat: np.ndarray
+    accuracy: np.ndarray
+    speed: np.ndarray
+    valid: np.ndarray
+    now_us: int
+    context: tuple = ()
+
+    @classmethod
+    def from_fixes(cls, fixes: list[tuple[int, Fix]], devices: Mapping[str, Device],
+                   now: dt.datetime, datum: str | None) -> _Batch:
+        devs = [devices[f.device] for _i, f in fixes]
+        raw_lon = np.array([_num(f.lon) for _i, f in fixes], dtype=float)
+        raw_lat = np.array([_num(f.lat) for _i, f in fixes], dtype=float)
+        crs = [datum or d.datum for d in devs]
+        lon, lat = raw_lon.copy(), raw_lat.copy()
+        for c in set(crs) - {"wgs84", "cgcs2000"}:
+            m = np.array([x == c for x in crs]) & np.isfinite(raw_lon) & np.isfinite(raw_lat)
+            if m.any():
+                lon[m], lat[m] = to_wgs84(raw_lon[m], raw_lat[m], c)
+        factors = np.array([SPEED_FACTORS[f.speed_unit or d.speed_unit] for (_i, f), d in zip(fixes, devs, strict=True)])
+        speed = np.array([_num(f.speed) for _i, f in fixes], dtype=float) * factors
+        return cls(
+            fixes=fixes,
+            dev=np.array([d.pk for d in devs], dtype=np.int64),
+            t_us=np.array([to_us(f.time) for _i, f in fixes], dtype=np.int64),
+            raw_lon=raw_lon, raw_lat=raw_lat, crs=crs, lon=lon, lat=lat,
+            accuracy=np.array([_num(f.accuracy) for _i, f in fixes], dtype=float),
+            speed=speed,
+            valid=np.array([bool(f.valid) for _i, f in fixes], dtype=bool),
+            now_us=to_us(now),
+        )
+
+    def point_filters(self, cfg: F.FilterConfig) -> np.ndarray:
+        bits = np.zeros(len(self.dev), dtype=np.uint16)
+        for name, mask in (
+            ("invalid", F.filter_invalid(self.raw_lon, self.raw_lat, self.valid)),
+            ("zero", F.filter_zero(self.raw_lon, self.raw_lat)),
+            ("future", F.filter_future(self.t_us, self.now_us, cfg)),
+            ("too_old", F.filter_too_old(self.t_us, self.now_us, cfg)),
+            ("accuracy", F.filter_accuracy(self.accuracy, cfg)),
+        ):
+            bits[mask] |= F.BIT[name]
+        return bits
+
+    def load_context(self, mask: np.ndarray, window: dt.timedelta = _CONTEXT) -> None:
+        """Stored fixes the filters judge the batch against: per device, those inside the
+        batch's time range plus the one just before and just after it (within `window`), as
+        (dev, t_us, lon, lat, raw_lon, raw_lat).
+
+        Phones mostly send in order: when a device's last stored fix is older than everything
+        in the batch, that fix (kept on the device row) is the whole context and the position
+        table is not read at all.
+        """
+        empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), *(np.zeros(0) for _ in range(4)))
+        self.context = empty
+        if not mask.any():
+            return
+        devs, inv = np.unique(self.dev[mask], return_inverse=True)
+        lo = np.full(len(devs), np.iinfo(np.int64).max)
+        hi = np.full(len(devs), np.iinfo(np.int64).min)
+        np.minimum.at(lo, inv, self.t_us[mask])
+        np.maximum.at(hi, inv, self.t_us[mask])
+        w = int(window / dt.timedelta(microseconds=1))
+        with connection.cursor() as cur:
+            cur.execute("SELECT id, (extract(epoch from last_fix_time) * 1000000)::bigint, "
+                        "ST_X(last_point), ST_Y(last_point) FROM patrols_device WHERE id = ANY(%s)",
+                        [devs.tolist()])
+            last = {r[0]: r[1:] for r in cur.fetchall()}
+            rows = []
+            late = []
+            for j, d in enumerate(devs.tolist()):
+                t_last = last.get(d, (None,))[0]
+                if t_last is None:
+                    continue
+                if t_last < lo[j]:
+                    if t_last >= lo[j] - w:
+                        rows.append((d, t_last, last[d][1], last[d][2], np.nan, np.nan))
+                else:
+                    late.append(j)
+            if late:
+                rows += self._stored_around(cur, devs[late], lo[late], hi[late], w)
+        if rows:
+            cols = list(zip(*rows, strict=True))
+            self.context = (np.array(cols[0], dtype=np.int64), np.array(cols[1], dtype=np.int64),
+                            *(np.array(c, dtype=float) for c in cols[2:]))
+
+    @staticmethod
+    def _stored_around(cur, devs: np.ndarray, lo: np.ndarray, hi: np.ndarray, w: int) -> list[tuple]:
+        cols = ("p.device_id, (extract(epoch from p.fix_time) * 1000000)::bigint, "
+                "ST_X(p.point), ST_Y(p.point), p.raw_lon, p.raw_lat")
+        sql = f"""
+            WITH r(device_id, lo, hi) AS (
+                SELECT * FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[]))
+            SELECT {cols} FROM r JOIN patrols_position p
+                ON p.device_id = r.device_id AND p.fix_time BETWEEN r.lo AND r.hi
+            UNION ALL
+            SELECT b.* FROM r CROSS JOIN LATERAL (
+                SELECT {cols} FROM patrols_position p WHERE p.device_id = r.device_id
+                AND p.fix_time < r.lo AND p.fix_time >= r.lo - %s::interval
+                ORDER BY p.fix_time DESC LIMIT 1) b
+            UNION ALL
+            SELECT a.* FROM r CROSS JOIN LATERAL (
+                SELECT {cols} FROM patrols_position p WHERE p.device_id = r.device_id
+                AND p.fix_time > r.hi AND p.fix_time <= r.hi + %s::interval
+                ORDER BY p.fix_time LIMIT 1) a
+        """
+        cur.execute(sql, [devs.tolist(), list(_iso(lo)), list(_iso(hi)),
+                          f"{w} microseconds", f"{w} microseconds"])
+        return cur.fetchall()
+
+    def duplicates(self, bits: np.ndarray) -> np.ndarray:
+        """Mark `duplicate` on fixes whose (device, time) is already stored or came earlier in
+        the batch; returns which of them are exact replays (same coordinates: not quarantined)."""
+        n = len(self.dev)
+        replay = np.zeros(n, dtype=bool)
+        ok = np.flatnonzero(bits == 0)
+        if not len(ok):
+            return replay
+        s_dev, s_t, _slon, _slat, s_rlon, s_rlat = self.context
+        # Against the store.
+        if len(s_dev):
+            key_s = {(int(d), int(t)): (x, y) for d, t, x, y in zip(s_dev, s_t, s_rlon, s_rlat, strict=True)}
+            for k in ok:
+                hit = key_s.get((int(self.dev[k]), int(self.t_us[k])))
+                if hit is not None:
+                    bits[k] |= F.BIT["duplicate"]
+                    replay[k] = hit[0] == self.raw_lon[k] and hit[1] == self.raw_lat[k]
+        # Within the batch: the first copy wins.
+        ok = ok[bits[ok] == 0]
+        order = ok[np.lexsort((ok, self.t_us[ok], self.dev[ok]))]
+        if len(order) > 1:
+            same = (self.dev[order][1:] == self.dev[order][:-1]) & (self.t_us[order][1:] == self.t_us[order][:-1])
+            for j in np.flatnonzero(same):
+                k, first = order[j + 1], order[j]
+                while bits[first] & F.BIT["duplicate"]:  # chains of copies: compare to the first
+                    j -= 1
+                    first = order[j]
+                bits[k] |= F.BIT["duplicate"]
+                replay[k] = self.raw_lon[k] == self.raw_lon[first] and self.raw_lat[k] == self.raw_lat[first]
+        return replay
+
+    def context_filters(self, bits: np.ndarray, cfg: F.FilterConfig) -> np.ndarray:
+        out = np.zeros(len(self.dev), dtype=np.uint16)
+        ok = np.flatnonzero(bits == 0)
+        if not len(ok):
+            return out
+        s_dev, s_t, s_lon, s_lat, _rl, _ra = self.context
+        cand = (self.dev[ok], self.t_us[ok], self.lon[ok], self.lat[ok])
+        track = F.Track.merge(cand, (s_dev, s_t, s_lon, s_lat))
+        close = F.filter_min_period(track, cfg)
+        out[ok[track.cand[close]]] |= F.BIT["min_period"]
+        track = track.without(close)
+        fast = F.filter_max_speed(track, cfg)
+        out[ok[track.cand[fast]]] |= F.BIT["max_speed"]
+        return out
+
+
+_STAGING = """
+CREATE TEMP TABLE IF NOT EXISTS patrols_position_in (
+    device_id bigint, fix_time timestamptz, received_at timestamptz, source varchar(10),
+    raw_lon double precision, raw_lat double precision, raw_crs varchar(10), point geometry(Point, 4326),
+    accuracy_m double precision, speed_mps double precision, bearing double precision,
+    altitude double precision, battery double precision, edition_id bigint,
+    location_status varchar(12), level1_code varchar(15), level2_code varchar(15),
+    level3_code varchar(15))
+"""
+_COLUMNS = ("device_id, fix_time, received_at, source, raw_lon, raw_lat, raw_crs, point, accuracy_m, "
+            "speed_mps, bearing, altitude, battery, edition_id, location_status, "
+            "level1_code, level2_code, level3_code")
+
+
+def _tags(lon: np.ndarray, lat: np.ndarray) -> tuple[int | None, list[str], list[list[str]]]:
+    """Edition, status and level codes per point, from locate's batch path."""
+    try:
+        snap = locate.snapshot()
+    except LookupError:  # no grids loaded yet: store the fixes untagged
+        return None, [""] * len(lon), [[""] * len(lon) for _ in range(3)]
+    res = snap.index.locate_many(lon, lat)
+    codes = np.array([r.code for r in snap.index.records] + [""], dtype=object)
+    levels = [codes[np.where(a >= 0, a, -1)].tolist() for a in (res.level1, res.level2, res.level3)]
+    status = np.array(locate.STATUS_NAMES, dtype=object)[res.status].tolist()
+    return snap.edition_id, status, levels
+
+
+def _store_positions(b: _Batch, accepted: np.ndarray, source: str, now: dt.datetime) -> np.ndarray:
+    """Store the accepted fixes; returns, per fix, whether this call stored it.
+
+    The filters already dropped fixes that are stored, so the batch goes straight in with one
+    COPY. Only when a concurrent request stored some of the same fixes meanwhile does the COPY
+    fail; then the batch goes through a staging table and INSERT .. ON CONFLICT DO NOTHING.
+    """
+    stored = np.zeros(len(b.dev), dtype=bool)
+    idx = np.flatnonzero(accepted)
+    if not len(idx):
+        return stored
+    rows = _position_rows(b, idx, source, now)
+    try:
+        with transaction.atomic(), connection.cursor() as cur:
+            _copy(cur, "patrols_position", rows)
+        stored[idx] = True
+        return stored
+    except psycopg.errors.UniqueViolation:
+        pass
+    with connection.cursor() as cur:
+        cur.execute(_STAGING)
+        cur.execute("TRUNCATE patrols_position_in")
+        _copy(cur, "patrols_position_in", rows)
+        cur.execute(
+            f"INSERT INTO patrols_position ({_COLUMNS}) SELECT {_COLUMNS} FROM patrols_position_in "
+            f"ON CONFLICT (device_id, fix_time) DO NOTHING "
+            f"RETURNING device_id, (extract(epoch from fix_time) * 1000000)::bigint")
+        mine = set(cur.fetchall())
+        cur.execute("TRUNCATE patrols_position_in")
+    for k in idx:
+        stored[k] = (int(b.dev[k]), int(b.t_us[k])) in mine
+    return stored
+
+
+def _position_rows(b: _Batch, idx: np.ndarray, source: str, now: dt.datetime) -> list[tuple]:
+    lon, lat = b.lon[idx], b.lat[idx]
+    edition, status, (l1, l2, l3) = _tags(lon, lat)
+    wkb = shapely.to_wkb(shapely.set_srid(shapely.points(lon, lat), 4326), hex=True, include_srid=True)
+    times = _iso(b.t_us[idx])
+    received = now.isoformat()
+    rows = []
+    for j, k in enumerate(idx):
+        f = b.fixes[k][1]
+        rows.append((int(b.dev[k]), times[j], received, source, float(b.raw_lon[k]), float(b.raw_lat[k]),
+                     b.crs[k], wkb[j], _finite(b.accuracy[k]), _finite(b.speed[k]),
+                     f.bearing, f.altitude, f.battery, edition, status[j], l1[j], l2[j], l3[j]))
+    return rows
+
+
+def _copy(cur, table: str, rows: list[tuple]) -> None:
+    with cur.cursor.copy(f"COPY {table} ({_COLUMNS}) FROM STDIN") as cp:
+        for row in rows:
+            cp.write_row(row)
+
+
+def _store_quarantine(b: _Batch, bits: np.ndarray, rejected: list[tuple[int, int]], bad: list[tuple[int, BadFix]],
+                      devices: Mapping[str, Device], source: str, now: dt.datetime) -> None:
+    rows = []
+    for k, _i in rejected:
+        f = b.fixes[k][1]
+        rows.append((int(b.dev[k]), now, source, f.time, _finite(b.raw_lon[k]), _finite(b.raw_lat[k]),
+                     _finite(b.accuracy[k]), F.reasons_of(int(bits[k])), "", _payload(f.raw)))
+    for _i, it in bad:
+        rows.append((devices[it.device].pk, now, source, it.time, it.lon, it.lat, None, ["invalid"],
+                     f"{it.field}: {it.reason}", _payload(it.raw)))
+    if not rows:
+        return
+    with connection.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO patrols_rejectedposition (device_id, received_at, source, fix_time, raw_lon, raw_lat, "
+            "accuracy_m, reasons, detail, payload) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb) "
+            "ON CONFLICT DO NOTHING", rows)
+
+
+def _finite(v) -> float | None:
+    return float(v) if v is not None and np.isfinite(v) else None
+
+
+def _payload(raw: dict) -> str:
+    return json.dumps(raw, ensure_ascii=False, default=str)
+
+
+def _count(outcomes: list[Outcome | None], items: Sequence[Fix | BadFix], devices: Mapping[str, Device]) -> None:
+    """Held-back fixes per device and reason (accepted ones are counted on the device row)."""
+    counts: dict[tuple[int, str], int] = {}
+    for o, it in zip(outcomes, items, strict=True):
+        if o.status == "accepted":
+            continue
+        dev = devices[it.device].pk
+        for name in (["duplicate"] if o.status == "duplicate" else o.reasons):
+            counts[(dev, name)] = counts.get((dev, name), 0) + 1
+    if not counts:
+        return
+    keys = list(counts)
+    with connection.cursor() as cur:
+        cur.execute(
+            "INSERT INTO patrols_devicecounter (device_id, name, count) "
+            "SELECT * FROM unnest(%s::bigint[], %s::varchar[], %s::bigint[]) "
+            "ON CONFLICT (device_id, name) DO UPDATE SET count = patrols_devicecounter.count + EXCLUDED.count",
+            [[k[0] for k in keys], [k[1] for k in keys], [counts[k] for k in keys]])
+
+
+def _touch_devices(b: _Batch, accepted: np.ndarray, now: dt.datetime) -> None:
+    """Per device in one statement: the last known position (only a newer fix moves it), the
+    accepted count, and the span whose patrol sessions must be rebuilt."""
+    idx = np.flatnonzero(accepted)
+    if not len(idx):
+        return
+    order = idx[np.lexsort((b.t_us[idx], b.dev[idx]))]
+    devs = b.dev[order]
+    starts = np.flatnonzero(np.r_[True, devs[1:] != devs[:-1]])
+    ends = np.r_[starts[1:], len(order)] - 1
+    firsts, lasts = order[starts], order[ends]
+    ids = devs[starts].tolist()
+    _edition, _status, levels = _tags(b.lon[lasts], b.lat[lasts])
+    codes = ["{" + ",".join(c for c in (levels[0][j], levels[1][j], levels[2][j]) if c) + "}"
+             for j in range(len(lasts))]
+    newer = "d.last_fix_time IS NULL OR d.last_fix_time < v.t"
+    with connection.cursor() as cur:
+        cur.execute(
+            f"""UPDATE patrols_device d SET
+                   last_fix_time = CASE WHEN {newer} THEN v.t ELSE d.last_fix_time END,
+                   last_point = CASE WHEN {newer} THEN ST_SetSRID(ST_MakePoint(v.lon, v.lat), 4326)
+                                ELSE d.last_point END,
+                   last_speed_mps = CASE WHEN {newer} THEN v.speed ELSE d.last_speed_mps END,
+                   last_battery = CASE WHEN {newer} THEN v.batt ELSE d.last_battery END,
+                   last_codes = CASE WHEN {newer} THEN v.codes::varchar[] ELSE d.last_codes END,
+                   last_received_at = %s,
+                   accepted_count = d.accepted_count + v.n,
+                   dirty_start = LEAST(d.dirty_start, v.t0),
+                   dirty_end = GREATEST(d.dirty_end, v.t)
+               FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[], %s::float8[], %s::float8[],
+                           %s::float8[], %s::float8[], %s::text[], %s::int[])
+                    AS v(id, t0, t, lon, lat, speed, batt, codes, n)
+               WHERE d.id = v.id""",
+            [now, ids, list(_iso(b.t_us[firsts])), list(_iso(b.t_us[lasts])), b.lon[lasts].tolist(),
+             b.lat[lasts].tolist(), [_finite(b.speed[k]) for k in lasts],
+             [b.fixes[k][1].battery for k in lasts], codes, (ends - starts + 1).tolist()])

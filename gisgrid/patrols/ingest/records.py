@@ -1,0 +1,49 @@
+"""What a protocol decoder hands the pipeline: one `Fix` per position, or a `BadFix`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Fix:
+    """A decoded fix, still in the device's datum and the protocol's speed unit."""
+
+    device: str  # the device identifier as sent (id / deviceid / device_id)
+    lat: float
+    lon: float
+    time: dt.datetime  # timezone-aware
+    speed: float | None = None
+    # None: the device's configured unit (the OsmAnd protocol, whose unit depends on the app);
+    # "mps", "kn" or "kmh" when the protocol fixes it (Traccar Client JSON: m/s).
+    speed_unit: str | None = None
+    bearing: float | None = None
+    altitude: float | None = None
+    accuracy: float | None = None
+    battery: float | None = None  # percent 0..100
+    valid: bool = True  # the device's own validity flag (OsmAnd `valid=false`)
+    raw: dict = field(default_factory=dict)  # the fields as received, kept for the quarantine
+
+
+@dataclass
+class BadFix:
+    """An item that could not be decoded: quarantined with reason `invalid` and the message."""
+
+    device: str
+    field: str
+    reason: str
+    raw: dict = field(default_factory=dict)
+    time: dt.datetime | None = None
+    lat: float | None = None
+    lon: float | None = None
+
+
+class DecodeError(ValueError):
+    """The request as a whole is unusable (no device id, unreadable body): HTTP 400."""
+
+    def __init__(self, field: str, reason: str, status: int = 400):
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+        self.status = status

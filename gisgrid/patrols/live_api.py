@@ -1,0 +1,181 @@
+"""Where everyone is now, and where someone went: last positions, tracks for replay, sessions.
+
+Read-only views over what ingest stored. Who may see whom is decided by roles.patrol_scope:
+supervisors see the team, a grid member only themself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+from django.conf import settings
+from django.urls import path
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.exceptions import NotAuthenticated, PermissionDenied
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from gisgrid.accounts import roles
+from gisgrid.api_errors import BadParameter
+from gisgrid.boundaries import locate
+from gisgrid.boundaries.models import Person
+
+from . import sessions
+from .models import Device, PatrolSession
+from .params import parse_person, parse_time
+from .tracks import load_tracks, split_at_gaps
+
+MAX_TRACK_DAYS = 7
+MAX_TRACK_FIXES = 200_000
+
+
+def scoped_people(request, asked: Person | None) -> Person | None:
+    """The one person a request may look at (None = the whole team); 401/403 otherwise."""
+    if not request.user.is_authenticated:
+        raise NotAuthenticated()
+    scope = roles.patrol_scope(request.user)
+    if scope is None:
+        raise PermissionDenied("无权查看巡查轨迹 (your role may not see patrol tracks)")
+    if scope == "all":
+        return asked
+    if asked is not None and asked.pk != scope.pk:
+        raise PermissionDenied("只能查看本人的巡查轨迹 (you may only see your own patrols)")
+    return scope
+
+
+def _grid_names() -> dict[str, str]:
+    try:
+        return {r.code: r.name for r in locate.snapshot().index.records}
+    except LookupError:
+        return {}
+
+
+class LiveView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        summary="每人最后位置 last known position per person",
+        parameters=[OpenApiParameter("role", str, enum=list(Person.Role.values)),
+                    OpenApiParameter("since", str, description="ISO-8601; default 24 h ago"),
+                    OpenApiParameter("person", str, description="人员 id 或用户名 person id or username")])
+    def get(self, request):
+        person = scoped_people(request, parse_person(request.query_params.get("person")))
+        since_raw = request.query_params.get("since")
+        since = parse_time(since_raw, "since") if since_raw else timezone.now() - dt.timedelta(hours=24)
+        role = request.query_params.get("role")
+        if role and role not in Person.Role.values:
+            raise BadParameter("role", f"未知角色 unknown role; one of {', '.join(Person.Role.values)}")
+        qs = Device.objects.filter(person__isnull=False, last_fix_time__gte=since).select_related("person")
+        if person is not None:
+            qs = qs.filter(person=person)
+        if role:
+            qs = qs.filter(person__role=role)
+        newest: dict[int, Device] = {}
+        for d in qs.order_by("person_id", "-last_fix_time"):
+            newest.setdefault(d.person_id, d)  # a person with two phones: the fresher one
+        names = _grid_names()
+        now = timezone.now()
+        people = [{
+            "person": {"id": d.person.pk, "name": d.person.name, "role": d.person.role},
+            "device": d.identifier,
+            "time": timezone.localtime(d.last_fix_time).isoformat(),
+            "age_s": round((now - d.last_fix_time).total_seconds()),
+            "lon": d.last_point.x, "lat": d.last_point.y,
+            "grids": [{"code": c, "name": names.get(c, "")} for c in d.last_codes],
+            "speed_mps": d.last_speed_mps, "battery": d.last_battery,
+        } for d in sorted(newest.values(), key=lambda d: d.person.name)]
+        return Response({"since": timezone.localtime(since).isoformat(), "count": len(people), "people": people})
+
+
+class TrackView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        summary="一人一段时间的轨迹（回放） a person's track for replay",
+        parameters=[OpenApiParameter("person", str, required=True),
+                    OpenApiParameter("start", str, required=True), OpenApiParameter("end", str, required=True)])
+    def get(self, request):
+        person = parse_person(request.query_params.get("person"))
+        if person is None:
+            raise BadParameter("person", "必填：人员 id 或用户名 (required: person id or username)")
+        person = scoped_people(request, person)
+        start, end = _period(request, MAX_TRACK_DAYS)
+        tracks = load_tracks(start, end, person_ids=[person.pk])
+        features = []
+        if tracks:
+            tr = tracks[0]
+            if len(tr) > MAX_TRACK_FIXES:
+                raise BadParameter("end", f"超过 {MAX_TRACK_FIXES} 个定位点，请缩短时段 (too many fixes; shorten the period)")
+            for i, j in split_at_gaps(tr.t, settings.GISGRID_PATROL_SESSION_GAP_S):
+                features.append(_run_feature(tr.t[i:j], tr.lon[i:j], tr.lat[i:j]))
+        return Response({
+            "type": "FeatureCollection",
+            "person": {"id": person.pk, "name": person.name, "role": person.role},
+            "period": {"start": timezone.localtime(start).isoformat(), "end": timezone.localtime(end).isoformat()},
+            "features": features,
+        })
+
+
+def _run_feature(t: np.ndarray, lon: np.ndarray, lat: np.ndarray) -> dict:
+    """One stretch without a pause as a GeoJSON feature; `times` (epoch ms) run with the
+    coordinates so a client can replay it."""
+    coords = np.round(np.column_stack([lon, lat]), 7).tolist()
+    start, end, n, distance, _line = sessions.summarise(t, lon, lat)
+    return {
+        "type": "Feature",
+        "geometry": {"type": "LineString", "coordinates": coords} if n > 1 else
+                    {"type": "Point", "coordinates": coords[0]},
+        "properties": {
+            "start": _iso(start), "end": _iso(end), "fixes": n, "distance_m": round(distance, 1),
+            "duration_s": round(end - start), "times": np.round(t * 1000).astype(np.int64).tolist(),
+        },
+    }
+
+
+def _iso(epoch: float) -> str:
+    return timezone.localtime(dt.datetime.fromtimestamp(epoch, dt.UTC)).isoformat()
+
+
+def _period(request, max_days: int) -> tuple[dt.datetime, dt.datetime]:
+    start = parse_time(request.query_params.get("start"), "start")
+    end = parse_time(request.query_params.get("end"), "end")
+    if end <= start:
+        raise BadParameter("end", "结束时间必须晚于开始时间 (end must be after start)")
+    if end - start > dt.timedelta(days=max_days):
+        raise BadParameter("end", f"时段不能超过 {max_days} 天 (period longer than {max_days} days)")
+    return start, end
+
+
+class SessionsView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        summary="巡查段 patrol sessions (split at pauses > 10 min)",
+        parameters=[OpenApiParameter("person", str), OpenApiParameter("start", str, required=True),
+                    OpenApiParameter("end", str, required=True)])
+    def get(self, request):
+        person = scoped_people(request, parse_person(request.query_params.get("person")))
+        start, end = _period(request, 31)
+        sessions.refresh()
+        qs = PatrolSession.objects.filter(end__gte=start, start__lt=end).select_related("person", "device")
+        if person is not None:
+            qs = qs.filter(person=person)
+        items = [{
+            "id": s.pk, "device": s.device.identifier,
+            "person": {"id": s.person.pk, "name": s.person.name, "role": s.person.role} if s.person_id else None,
+            "start": timezone.localtime(s.start).isoformat(), "end": timezone.localtime(s.end).isoformat(),
+            "duration_s": round((s.end - s.start).total_seconds()), "fixes": s.point_count,
+            "distance_m": round(s.distance_m, 1), "line": {"type": s.line.geom_type,
+                                                            "coordinates": s.line.coords},
+        } for s in qs.order_by("start")[:5000]]
+        return Response({"count": len(items), "sessions": items})
+
+
+urlpatterns = [
+    path("patrols/live", LiveView.as_view(), name="patrols-live"),
+    path("patrols/track", TrackView.as_view(), name="patrols-track"),
+    path("patrols/sessions", SessionsView.as_view(), name="patrols-sessions"),
+]

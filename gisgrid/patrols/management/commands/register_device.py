@@ -1,0 +1,57 @@
+"""Register (or re-register) a phone for a person and print its secret token."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from gisgrid.audit import log
+from gisgrid.boundaries.datums import CRS_CHOICES
+from gisgrid.patrols.ingest import auth
+from gisgrid.patrols.models import Device
+from gisgrid.patrols.params import parse_person
+
+SPEED_UNITS = [c for c, _label in Device.SpeedUnit.choices]
+
+
+class Command(BaseCommand):
+    help = ("Bind device ID to a person and print a new token (an existing device gets a new token; "
+            "the old one stops working).")
+
+    def add_arguments(self, parser):
+        parser.add_argument("identifier", help="设备号 device id as the app sends it (OsmAnd/Traccar 'id')")
+        parser.add_argument("--person", required=True, help="用户名或人员 id username or person id")
+        parser.add_argument("--datum", default="wgs84", choices=CRS_CHOICES,
+                            help="坐标系 the datum the phone sends (default wgs84; AMap/WeChat apps: gcj02)")
+        parser.add_argument("--speed-unit", default="mps", choices=SPEED_UNITS,
+                            help="OsmAnd sends m/s (mps), Traccar Client knots (kn)")
+        parser.add_argument("--quiet", action="store_true", help="print only the token")
+
+    def handle(self, *args, **o):
+        ident = o["identifier"].strip()
+        if not ident or len(ident) > 64:
+            raise CommandError("设备号须为 1–64 个字符 (device id must be 1–64 characters)")
+        try:
+            person = parse_person(o["person"])
+        except Exception as e:  # BadParameter carries the reason in its detail
+            raise CommandError(f"--person: {getattr(e, 'detail', {}).get('person', [e])[0]}") from e
+        with transaction.atomic():
+            device, created = Device.objects.select_for_update().get_or_create(identifier=ident)
+            device.person = person
+            device.user = person.user
+            device.datum = o["datum"]
+            device.speed_unit = o["speed_unit"]
+            device.active = True
+            token = auth.set_token(device)
+            device.save()
+            log.record(None, "device.registered" if created else "device.token_rotated", device,
+                       person=person.pk, datum=device.datum, speed_unit=device.speed_unit)
+        if o["quiet"]:
+            self.stdout.write(token)
+            return
+        verb = "已登记 registered" if created else "已更新并更换令牌 updated, new token (the old one no longer works)"
+        self.stdout.write(f"{verb}: {ident} → {person.name} ({person.get_role_display()}), "
+                          f"datum {device.datum}, speed {device.speed_unit}")
+        self.stdout.write(f"token: {token}")
+        self.stdout.write(f"OsmAnd URL: http://HOST:8000/api/v1/track/osmand?id={ident}&token={token}"
+                          "&lat={0}&lon={1}&timestamp={2}&hdop={3}&altitude={4}&speed={5}&bearing={6}")
