@@ -1,0 +1,70 @@
+"""The issue's "done when", tried as a new user would: a phone pointed at the OsmAnd URL from the
+README shows up in coverage at once, and a supervisor lists this week's unvisited urban grids."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import numpy as np
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from gisgrid.boundaries.datums import from_wgs84
+from gisgrid.boundaries.models import Grid
+
+URL = re.compile(r"OsmAnd URL: http://HOST:8000(\S+)")
+
+
+@pytest.fixture
+def urban_grid(heyang_db):
+    """An urban level-3 grid and a 300 m east-west walk through its inside."""
+    g = Grid.objects.filter(edition__status="active", level=3, parent__urban=True).order_by("code")[10]
+    inside = g.geom.point_on_surface
+    return g, inside.x, inside.y
+
+
+def test_phone_with_readme_url_shows_up_in_coverage_and_unvisited_list(urban_grid, client_as, anon_client, capsys):
+    grid, lon0, lat0 = urban_grid
+    call_command("seed_patrol_demo", "--no-simulate")  # links the demo accounts to people
+    capsys.readouterr()
+    # the phone runs an AMap-based app: GCJ-02
+    call_command("register_device", "860000000000077", "--person", "inspector", "--datum", "gcj02")
+    url = URL.search(capsys.readouterr().out).group(1)
+    start = timezone.now() - dt.timedelta(minutes=10)
+    m_lon = 111_320.0 * np.cos(np.radians(lat0))
+    for i in range(40):  # 40 fixes, 5 s apart, walking east at 1.3 m/s
+        wlon = lon0 + (i - 20) * 6.5 / m_lon
+        glon, glat = from_wgs84(np.array([wlon]), np.array([lat0]), "gcj02")
+        ms = int((start + dt.timedelta(seconds=5 * i)).timestamp() * 1000)
+        filled = (url.replace("{0}", f"{glat[0]:.7f}").replace("{1}", f"{glon[0]:.7f}")
+                  .replace("{2}", str(ms)).replace("{3}", "6.0").replace("{4}", "410")
+                  .replace("{5}", "1.3").replace("{6}", "90"))
+        r = anon_client.get(filled)
+        assert r.status_code == 200, r.content
+        assert r.json()["accepted"] == 1
+    local = timezone.localtime()
+    monday = (local - dt.timedelta(days=local.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+    params = {"start": monday.isoformat(), "end": (timezone.now() + dt.timedelta(minutes=1)).isoformat(),
+              "level": 3, "urban": 1}
+    if start < monday:  # Monday just after midnight: the walk began last week
+        params["start"] = (start - dt.timedelta(minutes=1)).isoformat()
+    r = client_as("dispatcher").get("/api/v1/patrols/coverage", params)
+    assert r.status_code == 200
+    body = r.json()
+    row = next(g for g in body["grids"] if g["code"] == grid.code)
+    assert row["visited"] and row["visitors"][0]["name"] == body["people"][0]["name"]
+    assert row["distance_m"] > 150 and 0 < row["share"] < 1
+    urban = Grid.objects.filter(edition__status="active", level=3, parent__urban=True).count()
+    assert grid.code not in body["unvisited"]
+    assert len(body["unvisited"]) == urban - len([g for g in body["grids"] if g["visited"]])
+    # CSV for the supervisor's spreadsheet
+    r = client_as("gridchief").get("/api/v1/patrols/coverage", {**params, "format": "csv"})
+    assert r.status_code == 200 and r.content.startswith("\ufeff".encode())
+    line = next(x for x in r.content.decode("utf-8-sig").splitlines() if x.startswith(grid.code))
+    assert ",1," in line
+    # and the inspector is on the live list, in that grid
+    live = client_as("dispatcher").get("/api/v1/patrols/live").json()["people"]
+    me = next(p for p in live if p["device"] == "860000000000077")
+    assert me["grids"][-1]["code"] in {g["code"] for g in body["grids"] if g["visited"]}
