@@ -1,0 +1,317 @@
+"""HTTP face of patrol coverage and the inspectors' schedule: parse, check scope, call, render.
+
+The rules live in coverage.py; this module only turns query strings into arguments (every bad
+value a 400 naming its field), decides whose tracks the caller may see, and renders JSON or CSV.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.http import Http404, HttpResponse
+from django.urls import path
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from gisgrid.accounts import roles
+from gisgrid.api_errors import BadParameter
+from gisgrid.boundaries.api import resolve_edition
+from gisgrid.boundaries.models import Person
+
+from . import coverage as cov
+from .tracks import TooManyFixes, load_tracks
+
+TZ = cov.TZ
+MAX_PERIOD = dt.timedelta(days=92)
+# About 35 days of ten inspectors at one fix per 5 s; coverage of that takes ~20 s. Beyond it a
+# request would hold a worker for minutes: the caller is asked to narrow the period or people.
+MAX_FIXES = int(getattr(settings, "GISGRID_PATROL_COVERAGE_MAX_FIXES", 2_000_000))
+PERSON_ROLES = [c for c, _ in Person.Role.choices]
+
+
+class CSVRenderer(BaseRenderer):
+    """Lets `?format=csv` and `Accept: text/csv` through content negotiation; the views build
+    the CSV themselves (HttpResponse), errors are switched back to JSON (finalize_response)."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return data if isinstance(data, bytes | str) else b""
+
+
+# --- parameters ------------------------------------------------------------------------------
+
+
+def parse_time(field: str, raw: str | None, *, required: bool = True) -> dt.datetime | None:
+    """ISO-8601 date or date-time; naive means Asia/Shanghai."""
+    if raw is None or not raw.strip():
+        if required:
+            raise BadParameter(field, "必填, ISO-8601 时间 (required: an ISO-8601 time, e.g. 2026-11-22T08:00)")
+        return None
+    text = raw.strip()
+    # An unencoded "+08:00" in a query string arrives as " 08:00": put the plus sign back.
+    text = re.sub(r"(\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}(?::?\d{2})?)$", r"\1+\2", text)
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise BadParameter(field, f"不是 ISO-8601 时间 (not an ISO-8601 time: {raw!r})") from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=TZ)
+    # Far-off years overflow when converted between zones; no patrol happened before 2000.
+    if not 2000 <= value.year <= 2100:
+        raise BadParameter(field, "年份应在 2000-2100 之间 (the year must be between 2000 and 2100)")
+    return value
+
+
+def parse_period(params, default: tuple[dt.datetime, dt.datetime] | None = None) -> tuple[dt.datetime, dt.datetime]:
+    start = parse_time("start", params.get("start"), required=default is None)
+    end = parse_time("end", params.get("end"), required=default is None)
+    if default is not None:
+        start = start or default[0]
+        end = end or (default[1] if default[1] > start else start + dt.timedelta(days=7))
+    if end <= start:
+        raise BadParameter("end", "必须晚于 start (must be later than start)")
+    if end - start > MAX_PERIOD:
+        raise BadParameter("end", f"时段最长 {MAX_PERIOD.days} 天 (the period may span at most {MAX_PERIOD.days} days)")
+    return start, end
+
+
+def parse_choice(params, field: str, choices: list, default=None, cast=str):
+    raw = params.get(field)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = cast(raw)
+    except ValueError:
+        value = None
+    if value not in choices:
+        raise BadParameter(field, f"取值 {', '.join(map(str, choices))} (one of {', '.join(map(str, choices))})")
+    return value
+
+
+def parse_bool(params, field: str) -> bool:
+    raw = (params.get(field) or "").strip().lower()
+    if raw in ("", "0", "false", "no"):
+        return False
+    if raw in ("1", "true", "yes"):
+        return True
+    raise BadParameter(field, "取值 1 或 0 (1 or 0)")
+
+
+def parse_radius(params) -> float:
+    raw = params.get("radius")
+    if raw is None or raw == "":
+        return float(settings.GISGRID_PATROL_RADIUS_M)
+    try:
+        value = float(raw)
+    except ValueError:
+        raise BadParameter("radius", "必须是数字 (must be a number of metres)") from None
+    if not 1 <= value <= 500:  # NaN fails this too
+        raise BadParameter("radius", "取值 1-500 米 (between 1 and 500 metres)")
+    return value
+
+
+def parse_people(params) -> list[Person]:
+    """`person`: Person ids or usernames, repeated or comma-separated."""
+    tokens = [t.strip() for raw in params.getlist("person") for t in raw.split(",") if t.strip()]
+    found: dict[int, Person] = {}
+    for token in tokens:
+        if "\x00" in token or len(token) > 150:  # PostgreSQL refuses NUL in text: a 500, not a no-match
+            raise BadParameter("person", "不是人员编号或用户名 (not a person id or username)")
+        if token.isascii() and token.isdigit():
+            # Beyond bigint PostgreSQL would raise (a 500); no such id exists anyway.
+            person = Person.objects.filter(pk=int(token)).first() if int(token) < 2**63 else None
+        else:
+            user = get_user_model().objects.filter(username=token).first()
+            person = getattr(user, "person", None) if user is not None else None
+        if person is None:
+            raise BadParameter("person", f"找不到人员 (no person with id or username {token!r})")
+        found[person.pk] = person
+    return list(found.values())
+
+
+def scoped_people(request, asked: list[Person]) -> list[Person] | None:
+    """Whose tracks the caller may see: None = everybody's, else these people only."""
+    scope = roles.patrol_scope(request.user)
+    if scope is None:
+        raise PermissionDenied("无权查看巡查轨迹 (you may not see patrol tracks)")
+    if scope == "all":
+        return asked or None
+    if any(p.pk != scope.pk for p in asked):
+        raise PermissionDenied("只能查看本人的巡查轨迹 (you may only see your own patrols)")
+    return [scope]
+
+
+def read_tracks(start: dt.datetime, end: dt.datetime, people: list[Person] | None, role: str | None) -> list:
+    try:
+        return load_tracks(start, end, person_ids=None if people is None else [p.pk for p in people], role=role,
+                           max_fixes=MAX_FIXES)
+    except TooManyFixes as exc:
+        raise BadParameter("end", f"时段内定位点超过 {exc.limit} 个, 请缩短时段或指定人员 "
+                                  f"(more than {exc.limit} fixes: shorten the period or name people)") from None
+
+
+def grids_for(request, level: int | None, urban_only: bool) -> cov.GridSet:
+    edition = resolve_edition(request)
+    try:
+        return cov.grid_set(edition.pk, level=level, urban_only=urban_only)
+    except LookupError as exc:
+        raise BadParameter("edition", str(exc)) from None
+
+
+# --- rendering -------------------------------------------------------------------------------
+
+
+def _cell(value) -> str:
+    # A name starting with = + - @ would be run as a formula by Excel (CSV injection).
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+def csv_response(header: list[str], rows: list[list], filename: str) -> HttpResponse:
+    buf = io.StringIO()
+    buf.write("\ufeff")  # BOM: Excel opens UTF-8 Chinese correctly only with it
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    response = HttpResponse(buf.getvalue().encode("utf-8"), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _stamp(t: dt.datetime) -> str:
+    return t.astimezone(TZ).strftime("%Y%m%d-%H%M")
+
+
+class _PatrolView(APIView):
+    permission_classes = [IsAuthenticated]
+    renderer_classes = [JSONRenderer, CSVRenderer]
+
+    def perform_content_negotiation(self, request, force=False):
+        try:
+            return super().perform_content_negotiation(request, force)
+        except (NotFound, Http404):  # DRF answers an unknown ?format= with 404; a bad parameter
+            raise BadParameter("format", "取值 json 或 csv (json or csv)") from None
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        # Errors stay JSON even when CSV was asked for.
+        if isinstance(response, Response) and isinstance(getattr(request, "accepted_renderer", None), CSVRenderer):
+            request.accepted_renderer, request.accepted_media_type = JSONRenderer(), "application/json"
+        return super().finalize_response(request, response, *args, **kwargs)
+
+    @staticmethod
+    def wants_csv(request) -> bool:
+        return isinstance(getattr(request, "accepted_renderer", None), CSVRenderer)
+
+
+PERIOD_PARAMS = [
+    OpenApiParameter("start", str, description="开始时间 ISO-8601 (无时区 = 北京时间)"),
+    OpenApiParameter("end", str, description="结束时间 ISO-8601, 不含; 最长 92 天"),
+    OpenApiParameter("edition", int, description="版本编号, 默认现行"),
+    OpenApiParameter("format", str, enum=["json", "csv"], description="csv: Excel 表格 (UTF-8 BOM)"),
+]
+
+
+class CoverageView(_PatrolView):
+    """Patrol coverage (巡查覆盖): per grid visits, time, distance and area share; blind spots; per person."""
+
+    @extend_schema(
+        parameters=[
+            *PERIOD_PARAMS,
+            OpenApiParameter("level", int, enum=[1, 2, 3], description="网格层级, 默认 3"),
+            OpenApiParameter("person", str, many=True, description="人员编号或用户名, 可重复"),
+            OpenApiParameter("role", str, enum=PERSON_ROLES, description="只看某类人员"),
+            OpenApiParameter("urban", int, enum=[0, 1], description="1: 只看城区网格"),
+            OpenApiParameter("radius", float, description="覆盖半径(米) 1-500, 默认 30"),
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request):
+        q = request.query_params
+        start, end = parse_period(q)
+        level = parse_choice(q, "level", [1, 2, 3], default=3, cast=int)
+        role = parse_choice(q, "role", PERSON_ROLES)
+        urban = parse_bool(q, "urban")
+        radius = parse_radius(q)
+        people = scoped_people(request, parse_people(q))
+        grids = grids_for(request, level, urban)
+        tracks = read_tracks(start, end, people, role)
+        result = cov.coverage(tracks, grids, radius_m=radius)
+        if people is not None:  # a person asked about who did not patrol still gets a (zero) row
+            seen = {p.person_id for p in result.people}
+            result.people += [cov.PersonCoverage(p.pk, p.name, p.role, [], 0.0, 0.0, 0, 0, [])
+                              for p in people if p.pk not in seen and (role is None or p.role == role)]
+        rows = [cov.grid_dict(r) for r in result.grids]
+        if self.wants_csv(request):
+            return csv_response(
+                ["code", "name", "visited", "visitors", "time_s", "distance_m", "share", "first_seen", "last_seen"],
+                [[r["code"], _cell(r["name"]), int(r["visited"]), _cell("; ".join(v["name"] for v in r["visitors"])),
+                  r["time_s"], r["distance_m"], r["share"], r["first_seen"] or "", r["last_seen"] or ""]
+                 for r in rows],
+                f"coverage_L{level}_{_stamp(start)}_{_stamp(end)}.csv")
+        return Response({
+            "period": {"start": cov.iso(start), "end": cov.iso(end)},
+            "level": level, "urban_only": urban, "radius_m": radius, "role": role,
+            "edition": {"id": grids.edition_id, "name": grids.edition_name},
+            "summary": {"grids": len(rows), "visited": len(rows) - len(result.unvisited),
+                        "unvisited": len(result.unvisited), "people": len(result.people)},
+            "grids": rows,
+            "unvisited": result.unvisited,
+            "people": [cov.person_dict(p) for p in result.people],
+        })
+
+
+def this_week(now: dt.datetime | None = None) -> tuple[dt.datetime, dt.datetime]:
+    """Monday 00:00 (Asia/Shanghai) of the current week, and now."""
+    now = (now or dt.datetime.now(TZ)).astimezone(TZ)
+    monday = (now - dt.timedelta(days=now.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+    return monday, now
+
+
+class ScheduleView(_PatrolView):
+    """The inspectors' duty (巡查频次): was every urban level-3 grid visited often enough in each window?"""
+
+    @extend_schema(parameters=PERIOD_PARAMS, responses={200: OpenApiTypes.OBJECT})
+    def get(self, request):
+        q = request.query_params
+        start, end = parse_period(q, default=this_week())
+        cfg = dict(settings.GISGRID_PATROL_SCHEDULE)
+        people = scoped_people(request, [])
+        grids = grids_for(request, cfg.get("level"), bool(cfg.get("urban_only")))
+        tracks = read_tracks(start, end, people, cfg.get("role"))
+        rows = cov.schedule(tracks, grids, start, end, cfg)
+        windows = cov.windows(start, end, int(cfg["every_days"]))
+        if self.wants_csv(request):
+            labels = [f"{a.astimezone(TZ):%Y-%m-%d %H:%M}~{b.astimezone(TZ):%Y-%m-%d %H:%M}" for a, b in windows]
+            return csv_response(
+                ["code", "name", "met", *labels],
+                [[r.code, _cell(r.name), int(r.met), *(w.visits for w in r.windows)] for r in rows],
+                f"schedule_{_stamp(start)}_{_stamp(end)}.csv")
+        met = sum(r.met for r in rows)
+        return Response({
+            "period": {"start": cov.iso(start), "end": cov.iso(end)},
+            "rule": {"role": cfg.get("role"), "level": cfg.get("level"), "urban_only": bool(cfg.get("urban_only")),
+                     "every_days": cfg["every_days"], "min_visits": cfg["min_visits"]},
+            "edition": {"id": grids.edition_id, "name": grids.edition_name},
+            "windows": [{"start": cov.iso(a), "end": cov.iso(b)} for a, b in windows],
+            "summary": {"grids": len(rows), "met": met, "unmet": len(rows) - met},
+            "grids": [cov.schedule_dict(r) for r in rows],
+        })
+
+
+urlpatterns = [
+    path("patrols/coverage", CoverageView.as_view(), name="patrol-coverage"),
+    path("patrols/schedule", ScheduleView.as_view(), name="patrol-schedule"),
+]
