@@ -12,8 +12,6 @@ import datetime as dt
 import json
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.db.models import Q
 from django.http import QueryDict
 from django.urls import path
 from django.utils import timezone
@@ -42,6 +40,7 @@ from .ingest.osmand import Decoded
 from .ingest.pipeline import IngestResult, ingest
 from .ingest.records import BadFix, DecodeError
 from .models import Device, DeviceCounter, RejectedPosition
+from .params import parse_person
 
 RESULT_EXAMPLE = {"accepted": 1, "duplicates": 0, "rejected": 1, "items": [
     {"index": 0, "status": "accepted"},
@@ -256,7 +255,7 @@ class GpxView(APIView):
             if not device.active:
                 raise DeviceAuthError(403, "device_disabled", f"设备 {ident} 已停用 (device disabled)", "device")
             return device
-        person = _person(who) if who else (scope if isinstance(scope, Person) else None)
+        person = parse_person(who) if who else (scope if isinstance(scope, Person) else None)
         if person is None:
             raise BadParameter("person", "需要 device 或 person (give a device identifier or a person)")
         _check_scope(scope, person.pk, "person")
@@ -276,19 +275,6 @@ def upload_device(person: Person) -> Device:
         defaults={"person": person, "user": person.user, "datum": "wgs84", "speed_unit": Device.SpeedUnit.MPS},
     )
     return device
-
-
-def _person(who: str) -> Person:
-    User = get_user_model()
-    q = Q(pk=int(who)) if who.isdigit() else Q(user__username=who)
-    person = Person.objects.filter(q).first()
-    if person is None and who.isdigit():  # a username made of digits
-        person = Person.objects.filter(user__username=who).first()
-    if person is None:
-        known_user = User.objects.filter(username=who).exists()
-        reason = "该用户没有关联人员 (user has no person)" if known_user else "未知人员 (unknown person)"
-        raise BadParameter("person", reason)
-    return person
 
 
 def _check_scope(scope, person_id: int | None, field: str) -> None:

@@ -13,37 +13,21 @@ from django.conf import settings
 from django.urls import path
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.exceptions import NotAuthenticated, PermissionDenied
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from gisgrid.accounts import roles
 from gisgrid.api_errors import BadParameter
 from gisgrid.boundaries import locate
 from gisgrid.boundaries.models import Person
 
 from . import sessions
 from .models import Device, PatrolSession
-from .params import parse_person, parse_time
+from .params import parse_people, parse_period, parse_time, scoped_people
 from .tracks import load_tracks, split_at_gaps
 
 MAX_TRACK_DAYS = 7
 MAX_TRACK_FIXES = 200_000
-
-
-def scoped_people(request, asked: Person | None) -> Person | None:
-    """The one person a request may look at (None = the whole team); 401/403 otherwise."""
-    if not request.user.is_authenticated:
-        raise NotAuthenticated()
-    scope = roles.patrol_scope(request.user)
-    if scope is None:
-        raise PermissionDenied("无权查看巡查轨迹 (your role may not see patrol tracks)")
-    if scope == "all":
-        return asked
-    if asked is not None and asked.pk != scope.pk:
-        raise PermissionDenied("只能查看本人的巡查轨迹 (you may only see your own patrols)")
-    return scope
 
 
 def _grid_names() -> dict[str, str]:
@@ -62,15 +46,15 @@ class LiveView(APIView):
                     OpenApiParameter("since", str, description="ISO-8601; default 24 h ago"),
                     OpenApiParameter("person", str, description="人员 id 或用户名 person id or username")])
     def get(self, request):
-        person = scoped_people(request, parse_person(request.query_params.get("person")))
-        since_raw = request.query_params.get("since")
-        since = parse_time(since_raw, "since") if since_raw else timezone.now() - dt.timedelta(hours=24)
+        people = scoped_people(request, parse_people(request.query_params))
+        since = parse_time("since", request.query_params.get("since"), required=False)
+        since = since or timezone.now() - dt.timedelta(hours=24)
         role = request.query_params.get("role")
         if role and role not in Person.Role.values:
             raise BadParameter("role", f"未知角色 unknown role; one of {', '.join(Person.Role.values)}")
         qs = Device.objects.filter(person__isnull=False, last_fix_time__gte=since).select_related("person")
-        if person is not None:
-            qs = qs.filter(person=person)
+        if people is not None:
+            qs = qs.filter(person__in=people)
         if role:
             qs = qs.filter(person__role=role)
         newest: dict[int, Device] = {}
@@ -98,11 +82,11 @@ class TrackView(APIView):
         parameters=[OpenApiParameter("person", str, required=True),
                     OpenApiParameter("start", str, required=True), OpenApiParameter("end", str, required=True)])
     def get(self, request):
-        person = parse_person(request.query_params.get("person"))
-        if person is None:
-            raise BadParameter("person", "必填：人员 id 或用户名 (required: person id or username)")
-        person = scoped_people(request, person)
-        start, end = _period(request, MAX_TRACK_DAYS)
+        asked = parse_people(request.query_params)
+        if len(asked) != 1:
+            raise BadParameter("person", "必填一人：人员 id 或用户名 (required: one person id or username)")
+        person = scoped_people(request, asked)[0]
+        start, end = parse_period(request.query_params, max_period=dt.timedelta(days=MAX_TRACK_DAYS))
         tracks = load_tracks(start, end, person_ids=[person.pk])
         features = []
         if tracks:
@@ -139,16 +123,6 @@ def _iso(epoch: float) -> str:
     return timezone.localtime(dt.datetime.fromtimestamp(epoch, dt.UTC)).isoformat()
 
 
-def _period(request, max_days: int) -> tuple[dt.datetime, dt.datetime]:
-    start = parse_time(request.query_params.get("start"), "start")
-    end = parse_time(request.query_params.get("end"), "end")
-    if end <= start:
-        raise BadParameter("end", "结束时间必须晚于开始时间 (end must be after start)")
-    if end - start > dt.timedelta(days=max_days):
-        raise BadParameter("end", f"时段不能超过 {max_days} 天 (period longer than {max_days} days)")
-    return start, end
-
-
 class SessionsView(APIView):
     permission_classes = [IsAuthenticated]
 
@@ -157,12 +131,12 @@ class SessionsView(APIView):
         parameters=[OpenApiParameter("person", str), OpenApiParameter("start", str, required=True),
                     OpenApiParameter("end", str, required=True)])
     def get(self, request):
-        person = scoped_people(request, parse_person(request.query_params.get("person")))
-        start, end = _period(request, 31)
+        people = scoped_people(request, parse_people(request.query_params))
+        start, end = parse_period(request.query_params, max_period=dt.timedelta(days=31))
         sessions.refresh()
         qs = PatrolSession.objects.filter(end__gte=start, start__lt=end).select_related("person", "device")
-        if person is not None:
-            qs = qs.filter(person=person)
+        if people is not None:
+            qs = qs.filter(person__in=people)
         items = [{
             "id": s.pk, "device": s.device.identifier,
             "person": {"id": s.person.pk, "name": s.person.name, "role": s.person.role} if s.person_id else None,
