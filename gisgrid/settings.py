@@ -165,6 +165,7 @@ GISGRID_PATROL_IDLE = {"radius_m": 50.0, "min_s": 600}  # within 50 m for 10 min
 # The inspectors' duty (DOMAIN): every urban level-3 grid visited at least once a week.
 GISGRID_PATROL_SCHEDULE = {"role": "inspector", "level": 3, "urban_only": True, "every_days": 7, "min_visits": 1}
 GISGRID_GPX_MAX_BYTES = 10 * 1024 * 1024
+GISGRID_PATROL_COVERAGE_MAX_FIXES = 2_000_000  # per coverage request; beyond it a 400 asks for a shorter period
 
 LOGGING = {
     "version": 1,

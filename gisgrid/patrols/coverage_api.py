@@ -32,7 +32,7 @@ from .tracks import TooManyFixes, load_tracks
 TZ = cov.TZ
 # About 35 days of ten inspectors at one fix per 5 s; coverage of that takes ~20 s. Beyond it a
 # request would hold a worker for minutes: the caller is asked to narrow the period or people.
-MAX_FIXES = int(getattr(settings, "GISGRID_PATROL_COVERAGE_MAX_FIXES", 2_000_000))
+MAX_FIXES = int(settings.GISGRID_PATROL_COVERAGE_MAX_FIXES)
 PERSON_ROLES = [c for c, _ in Person.Role.choices]
 
 
