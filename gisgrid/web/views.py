@@ -10,12 +10,13 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
-from gisgrid.accounts.roles import can_edit_boundaries, role_label
+from gisgrid.accounts.roles import can_edit_boundaries, patrol_scope, role_label
 from gisgrid.boundaries.models import Grid
+from gisgrid.patrols.live_api import MAX_TRACK_DAYS
 
 # Where the map opens before it fits the county outline (settings.LEAFLET_CONFIG, per county).
 MAP_CENTER = tuple(settings.LEAFLET_CONFIG.get("DEFAULT_CENTER", (35.2385, 110.1449)))
@@ -66,6 +67,7 @@ def map_page(request):
         "basemap_attribution": config["basemap"]["attribution"],
         "user_display": user_display(request.user),
         "can_plan": can_edit_boundaries(request.user),
+        "can_patrol": patrol_scope(request.user) is not None,
         "language": translation.get_language(),
     }
     return render(request, "web/map.html", context)
@@ -82,6 +84,41 @@ def planner_page(request):
     config = page_config(editions=reverse("edition-list"), blindSpots=reverse("blind-spots"))
     config["mapUrl"] = reverse("map")
     return render(request, "web/planner.html", {"config": config, "user_display": user_display(request.user)})
+
+
+# 巡查覆盖: the last positions refresh this often; a grid counts as well covered from this share.
+LIVE_REFRESH_S = 30
+SHARE_GOOD = 0.8
+
+
+@require_safe
+def patrols_page(request):
+    """巡查覆盖: who patrolled which grid, which grids nobody visited, where everyone is, replay.
+
+    Roles that may see no tracks at all (units, planners) get the page's 403 message; a grid
+    member sees their own patrols only (the API scopes every answer, the page just shows it).
+    """
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    scope = patrol_scope(request.user)
+    if scope is None:
+        return render(request, "web/patrols.html", {"forbidden": True, "user_display": user_display(request.user)},
+                      status=403)
+    config = page_config(coverage=reverse("patrol-coverage"), schedule=reverse("patrol-schedule"),
+                         live=reverse("patrols-live"), track=reverse("patrols-track"))
+    offset = timezone.localtime(timezone=timezone.get_default_timezone()).utcoffset()  # Asia/Shanghai
+    config.update(
+        mapUrl=reverse("map"),
+        # Periods are county time (Monday 00:00 starts the week) whatever the browser's zone.
+        utcOffsetMin=int(offset.total_seconds() // 60) if offset is not None else 0,
+        liveRefreshS=LIVE_REFRESH_S,
+        trackMaxDays=MAX_TRACK_DAYS,
+        shareGood=SHARE_GOOD,
+        radiusM=settings.GISGRID_PATROL_RADIUS_M,
+        idle={"radiusM": settings.GISGRID_PATROL_IDLE["radius_m"], "minutes": settings.GISGRID_PATROL_IDLE["min_s"] // 60},
+        scope="all" if scope == "all" else "self",
+    )
+    return render(request, "web/patrols.html", {"config": config, "user_display": user_display(request.user)})
 
 
 @require_safe

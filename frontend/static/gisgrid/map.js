@@ -21,17 +21,8 @@
   var HIGHLIGHT = { color: "#e6007e", weight: 4, opacity: 1 };
 
   // ---- small DOM helpers (text only) -------------------------------------------------------
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
-  function escapeHtml(s) {
-    return String(s).replace(/[&<>"']/g, function (c) {
-      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
-    });
-  }
+  var el = gisgridDom.el;
+  var escapeHtml = gisgridDom.escapeHtml;
   function setStatus(text, isError) {
     var s = document.getElementById("status");
     s.textContent = text || "";

@@ -35,13 +35,8 @@
   var PANES = { layerPane: "drawing", vertexPane: "markerPane", markerPane: "markerPane" };
 
   // ---- small helpers ---------------------------------------------------------------------
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
-  function $(id) { return document.getElementById(id); }
+  var el = gisgridDom.el;
+  var $ = gisgridDom.byId;
   function setStatus(text, kind) {
     var s = $("status");
     s.textContent = text || "";
