@@ -296,3 +296,15 @@ def test_authenticate_codes(inspector):
     with pytest.raises(auth.DeviceAuthError) as e:
         auth.authenticate(["phone-1"], token)
     assert e.value.code == "device_disabled"
+
+
+def test_a_fix_just_after_midnight_county_time_goes_to_the_new_month(inspector):
+    """00:30 on the 1st in Asia/Shanghai is still the previous month in UTC."""
+    dev, _ = make_device(inspector)
+    local = timezone.localtime().replace(day=1, hour=0, minute=30, second=0, microsecond=0)
+    r = run([Fix("phone-1", TOWN[1], TOWN[0], local)], dev,
+            cfg=F.FilterConfig(max_age_days=None, future_s=None))
+    assert r.accepted == 1
+    with connection.cursor() as cur:
+        cur.execute("SELECT tableoid::regclass::text FROM patrols_position WHERE device_id = %s", [dev.pk])
+        assert cur.fetchone()[0] == f"patrols_position_p{local:%Y%m}"

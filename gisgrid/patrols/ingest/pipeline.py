@@ -98,9 +98,11 @@ def ingest(items: Sequence[Fix | BadFix], devices: Mapping[str, Device], *, sour
     dup_status = batch.duplicates(bits)
     bits |= batch.context_filters(bits, cfg)
     accepted = bits == 0
-    # ensure partitions before the transaction: creating one locks the parent table.
+    # Partitions before the transaction: creating one locks the parent table. Whole hours keep
+    # the county's month (its offset is whole hours) while leaving few distinct values.
+    hour = 3_600_000_000
     partitions.ensure_for_times(dt.datetime.fromtimestamp(t / 1e6, dt.UTC)
-                                for t in np.unique(batch.t_us[accepted] // 86_400_000_000 * 86_400_000_000))
+                                for t in np.unique(batch.t_us[accepted] // hour * hour))
     with transaction.atomic():
         stored = _store_positions(batch, accepted, source, now)
         # Lost a race with a concurrent copy of the same fix: that one is a duplicate replay.
