@@ -1,4 +1,4 @@
-"""Demo patrols: the ten inspectors walking the county town, fed through the real ingest path.
+"""Demo patrols: the inspectors walking their beats in the county town, through the real ingest path.
 
 Only for the demo and for trying the coverage views on a fresh install; a county with real
 phones never runs it. Walks are deterministic per (person, day), so running it again adds only
@@ -24,12 +24,20 @@ from .models import Device
 WALK_MPS = 1.3
 FIX_EVERY_S = 10
 SHIFTS = ((9, 0, 11, 0), (15, 0, 17, 0))  # local hours of the two daily rounds
-GRIDS_PER_ROUND = 7
+GRIDS_PER_ROUND = 5
 
 
-def _urban_targets() -> list[tuple[str, shapely.Point]]:
+def _beats(count: int) -> list[list[shapely.Point]]:
+    """The town's level-3 grids cut into `count` wedges around the town centre, one per
+    inspector: walks stay inside a wedge (it is convex), so an idle inspector's beat stays red."""
     snap = locate.snapshot()
-    return [(r.code, r.geom.point_on_surface()) for r in snap.index.records if r.level == 3]
+    points = [r.geom.point_on_surface() for r in snap.index.records if r.level == 3]
+    if not points or count == 0:
+        return []
+    cx = float(np.mean([p.x for p in points]))
+    cy = float(np.mean([p.y for p in points]))
+    order = sorted(points, key=lambda p: np.arctan2(p.y - cy, p.x - cx))
+    return [list(chunk) for chunk in np.array_split(np.array(order, dtype=object), count)]
 
 
 def _walk(points: list[shapely.Point], t0: dt.datetime, t1: dt.datetime, rng) -> list[tuple[dt.datetime, float, float]]:
@@ -51,12 +59,13 @@ def simulate_week(now: dt.datetime | None = None, days: int | None = None) -> di
     """Feed this week's rounds (Monday until now, or the last `days` days) for every inspector."""
     now = timezone.localtime(now or timezone.now())
     first = (now - dt.timedelta(days=now.weekday())).date() if days is None else (now - dt.timedelta(days=days - 1)).date()
-    targets = _urban_targets()
-    if not targets:
-        return {"accepted": 0, "duplicates": 0, "rejected": 0}
     totals = {"accepted": 0, "duplicates": 0, "rejected": 0}
     inspectors = list(Person.objects.filter(role=Person.Role.INSPECTOR, active=True).order_by("pk"))
-    for person in inspectors:
+    beats = _beats(len(inspectors))
+    if not beats:
+        return totals
+    # The last inspector is on leave this week: the demo has a beat nobody walked.
+    for person, targets in zip(inspectors[:-1], beats[:-1], strict=True):
         device, created = Device.objects.get_or_create(identifier=f"sim-{person.pk}",
                                                        defaults={"person": person, "user": person.user})
         if created:
@@ -71,8 +80,10 @@ def simulate_week(now: dt.datetime | None = None, days: int | None = None) -> di
                 t1 = min(timezone.make_aware(dt.datetime(day.year, day.month, day.day, h1, m1)), now)
                 if t1 <= t0:
                     continue
-                picks = rng.choice(len(targets), size=GRIDS_PER_ROUND, replace=False)
-                walk = _walk([targets[i][1] for i in picks], t0, t1, rng)
+                picks = rng.choice(len(targets), size=min(GRIDS_PER_ROUND, len(targets)), replace=False)
+                stops = [targets[i] for i in picks]
+                # out and back along the stops until the round's time is up
+                walk = _walk((stops + stops[-2:0:-1]) * 20 + stops[:1], t0, t1, rng)
                 fixes += [Fix(device.identifier, lat, lon, t, speed=WALK_MPS, accuracy=8.0) for t, lon, lat in walk]
             day += dt.timedelta(days=1)
         for i in range(0, len(fixes), 5000):
