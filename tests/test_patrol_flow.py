@@ -68,3 +68,18 @@ def test_phone_with_readme_url_shows_up_in_coverage_and_unvisited_list(urban_gri
     live = client_as("dispatcher").get("/api/v1/patrols/live").json()["people"]
     me = next(p for p in live if p["device"] == "860000000000077")
     assert me["grids"][-1]["code"] in {g["code"] for g in body["grids"] if g["visited"]}
+
+
+def test_demo_simulation_goes_through_ingest_and_leaves_one_beat_unwalked(heyang_db, client_as):
+    from gisgrid.patrols.simulate import simulate_week
+
+    now = timezone.localtime().replace(hour=20, minute=0, second=0, microsecond=0) - dt.timedelta(days=1)
+    first = simulate_week(now=now, days=2)
+    assert first["accepted"] > 10_000 and first["rejected"] == 0
+    again = simulate_week(now=now, days=2)
+    assert again["accepted"] == 0 and again["duplicates"] == first["accepted"]
+    r = client_as("dispatcher").get("/api/v1/patrols/coverage", {
+        "start": (now - dt.timedelta(days=2)).isoformat(), "end": now.isoformat(), "level": 3, "urban": 1})
+    body = r.json()
+    assert len(body["people"]) == 9  # the tenth inspector is on leave
+    assert 0 < len(body["unvisited"]) < 30
