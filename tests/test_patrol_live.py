@@ -106,3 +106,26 @@ def test_track_bad_parameters_name_the_field(people, client_as, params, field):
     r = client_as("dispatcher").get("/api/v1/patrols/track", params)
     assert r.status_code == 400
     assert field in r.json()["fields"]
+
+
+def test_admin_lists_patrol_data_and_issues_a_token_once(people):
+    from django.test import Client
+
+    from gisgrid.audit.models import AuditEntry
+    from gisgrid.patrols.models import Position
+
+    c = Client()
+    c.force_login(User.objects.get(username="admin"))
+    for url in ("/admin/patrols/device/", "/admin/patrols/position/", "/admin/patrols/rejectedposition/",
+                "/admin/patrols/patrolsession/"):
+        assert c.get(url).status_code == 200, url
+    pos = Position.objects.first()
+    assert c.get(f"/admin/patrols/position/{pos.pk}/change/").status_code == 200
+    dev = Device.objects.get(identifier="insp-phone")
+    old = dev.token_hash
+    r = c.post("/admin/patrols/device/", {"action": "issue_token", "_selected_action": [dev.pk]}, follow=True)
+    token = next(str(m).split(": ", 1)[1] for m in r.context["messages"] if str(m).startswith("insp-phone"))
+    dev.refresh_from_db()
+    assert dev.token_hash != old and auth.authenticate(["insp-phone"], token)["insp-phone"] == dev
+    assert dev.token_hash == auth.hash_token(token) != token  # only the hash is kept
+    assert AuditEntry.objects.filter(action="device.token_rotated", object_id=str(dev.pk)).exists()
