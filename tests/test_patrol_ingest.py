@@ -308,3 +308,21 @@ def test_a_fix_just_after_midnight_county_time_goes_to_the_new_month(inspector):
     with connection.cursor() as cur:
         cur.execute("SELECT tableoid::regclass::text FROM patrols_position WHERE device_id = %s", [dev.pk])
         assert cur.fetchone()[0] == f"patrols_position_p{local:%Y%m}"
+
+
+def test_refresh_patrols_keeps_months_and_drops_older_ones(inspector, capsys):
+    dev, _ = make_device(inspector)
+    old = timezone.localtime() - dt.timedelta(days=70)
+    no_age = F.FilterConfig(max_age_days=None)
+    run(walk("phone-1", n=3, start=old), dev, cfg=no_age)
+    run([Fix("phone-1", 0.0, 0.0, old)], dev, cfg=no_age, now=old)  # quarantined back then
+    run(walk("phone-1", n=3), dev)
+    call_command("refresh_patrols", "--keep-months", "1")
+    out = capsys.readouterr().out
+    assert partitions.partition_name(partitions.month_start(old)) in out
+    assert partitions.partition_name(partitions.month_start(old)) not in partitions.existing()
+    assert Position.objects.filter(device=dev).count() == 3  # this month's stay
+    assert not RejectedPosition.objects.filter(device=dev).exists()
+    assert PatrolSession.objects.filter(device=dev).count() == 1
+    with pytest.raises(CommandError):
+        call_command("refresh_patrols", "--keep-months", "0")

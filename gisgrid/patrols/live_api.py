@@ -133,7 +133,9 @@ class SessionsView(APIView):
     def get(self, request):
         people = scoped_people(request, parse_people(request.query_params))
         start, end = parse_period(request.query_params, max_period=dt.timedelta(days=31))
-        sessions.refresh()
+        # Rebuild only what this answer shows (everyone's when the whole team is asked).
+        sessions.refresh(None if people is None else
+                         Device.objects.filter(person__in=people).values_list("pk", flat=True))
         qs = PatrolSession.objects.filter(end__gte=start, start__lt=end).select_related("person", "device")
         if people is not None:
             qs = qs.filter(person__in=people)
