@@ -326,3 +326,15 @@ def test_refresh_patrols_keeps_months_and_drops_older_ones(inspector, capsys):
     assert PatrolSession.objects.filter(device=dev).count() == 1
     with pytest.raises(CommandError):
         call_command("refresh_patrols", "--keep-months", "0")
+
+
+def test_nul_characters_never_reach_postgresql(inspector, anon_client):
+    """PostgreSQL text and jsonb refuse NUL: a payload carrying one is still quarantined."""
+    dev, token = make_device(inspector)
+    bad = BadFix("phone-1", "timestamp", "not a time: '\\x00'", {"timestamp": "\x00", "k\x00": "v\x00"})
+    r = run([bad], dev)
+    assert r.outcomes[0].reasons == ["invalid"]
+    q = RejectedPosition.objects.get(device=dev)
+    assert q.payload == {"timestamp": "\ufffd", "k\ufffd": "v\ufffd"}
+    r = anon_client.get("/api/v1/track/osmand", {"id": "pho\x00ne", "token": token, "lat": 35.2, "lon": 110.1})
+    assert r.status_code == 403 and r.json()["error"] == "unknown_device"

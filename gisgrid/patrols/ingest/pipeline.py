@@ -383,7 +383,7 @@ def _store_quarantine(b: _Batch, bits: np.ndarray, rejected: list[tuple[int, int
                      _finite(b.accuracy[k]), F.reasons_of(int(bits[k])), "", _payload(f.raw)))
     for _i, it in bad:
         rows.append((devices[it.device].pk, now, source, it.time, it.lon, it.lat, None, ["invalid"],
-                     f"{it.field}: {it.reason}", _payload(it.raw)))
+                     _no_nul(f"{it.field}: {it.reason}"), _payload(it.raw)))
     if not rows:
         return
     with connection.cursor() as cur:
@@ -398,7 +398,18 @@ def _finite(v) -> float | None:
 
 
 def _payload(raw: dict) -> str:
-    return json.dumps(raw, ensure_ascii=False, default=str)
+    return json.dumps(_no_nul(raw), ensure_ascii=False, default=str)
+
+
+def _no_nul(value):
+    """PostgreSQL text and jsonb cannot hold NUL; a payload keeps everything else it carried."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_no_nul(str(k)): _no_nul(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_no_nul(v) for v in value]
+    return value
 
 
 def _count(outcomes: list[Outcome | None], items: Sequence[Fix | BadFix], devices: Mapping[str, Device]) -> None:
