@@ -356,16 +356,22 @@ def _store_positions(b: _Batch, accepted: np.ndarray, source: str, now: dt.datet
 def _position_rows(b: _Batch, idx: np.ndarray, source: str, now: dt.datetime) -> list[tuple]:
     lon, lat = b.lon[idx], b.lat[idx]
     edition, status, (l1, l2, l3) = _tags(lon, lat)
-    wkb = shapely.to_wkb(shapely.set_srid(shapely.points(lon, lat), 4326), hex=True, include_srid=True)
-    times = _iso(b.t_us[idx])
-    received = now.isoformat()
-    rows = []
-    for j, k in enumerate(idx):
-        f = b.fixes[k][1]
-        rows.append((int(b.dev[k]), times[j], received, source, float(b.raw_lon[k]), float(b.raw_lat[k]),
-                     b.crs[k], wkb[j], _finite(b.accuracy[k]), _finite(b.speed[k]),
-                     f.bearing, f.altitude, f.battery, edition, status[j], l1[j], l2[j], l3[j]))
-    return rows
+    n = len(idx)
+    fixes = [b.fixes[k][1] for k in idx.tolist()]
+    # Whole columns at once (tolist() is C); NaN becomes NULL.
+    columns = [
+        b.dev[idx].tolist(), _iso(b.t_us[idx]).tolist(), [now.isoformat()] * n, [source] * n,
+        b.raw_lon[idx].tolist(), b.raw_lat[idx].tolist(), [b.crs[k] for k in idx.tolist()],
+        shapely.to_wkb(shapely.set_srid(shapely.points(lon, lat), 4326), hex=True, include_srid=True).tolist(),
+        _nullable(b.accuracy[idx]), _nullable(b.speed[idx]),
+        [f.bearing for f in fixes], [f.altitude for f in fixes], [f.battery for f in fixes],
+        [edition] * n, status, l1, l2, l3,
+    ]
+    return list(zip(*columns, strict=True))
+
+
+def _nullable(a: np.ndarray) -> list:
+    return np.where(np.isfinite(a), a, None).tolist()
 
 
 def _copy(cur, table: str, rows: list[tuple]) -> None:
