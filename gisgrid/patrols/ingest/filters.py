@@ -147,40 +147,30 @@ def filter_max_speed(tr: Track, cfg: FilterConfig) -> np.ndarray:
     out = np.zeros(n, dtype=bool)
     if cfg.max_speed_mps is None or n < 2:
         return out
-    lim = cfg.max_speed_mps
-    v, ok = _pair_speeds(tr, cfg)
-    fast = ok & (v > lim)
-    has_prev = np.zeros(n, dtype=bool)
-    has_prev[1:] = ok
-    has_next = np.zeros(n, dtype=bool)
-    has_next[:-1] = ok
-    fast_prev = np.zeros(n, dtype=bool)
-    fast_prev[1:] = fast
-    fast_next = np.zeros(n, dtype=bool)
-    fast_next[:-1] = fast
-    is_cand = tr.cand >= 0
-    spikes = is_cand & has_prev & has_next & fast_prev & fast_next
+    has_prev, has_next, fast_prev, fast_next, _ = _sides(tr, cfg)
+    spikes = (tr.cand >= 0) & has_prev & has_next & fast_prev & fast_next
     out |= spikes
-    # Second pass without the spikes: ends of runs.
+    # Second pass without the spikes: ends of runs, and stretches fast on both sides.
     rest = tr.without(spikes)
-    v2, ok2 = _pair_speeds(rest, cfg)
-    m = len(rest.t_us)
-    if m >= 2:
-        fast2 = ok2 & (v2 > lim)
-        hp = np.zeros(m, dtype=bool)
-        hp[1:] = ok2
-        hn = np.zeros(m, dtype=bool)
-        hn[:-1] = ok2
-        fp = np.zeros(m, dtype=bool)
-        fp[1:] = fast2
-        fn = np.zeros(m, dtype=bool)
-        fn[:-1] = fast2
-        # next neighbour consistent with the one after it (or has no one after it to judge by)
-        next_calm = np.zeros(m, dtype=bool)
-        next_calm[:-2] = ok2[1:] & ~fast2[1:]
-        cand2 = rest.cand >= 0
-        ends = cand2 & ((hp & ~hn & fp) | (~hp & hn & fn & next_calm))
-        both_fast = cand2 & hp & hn & fp & fn  # a fast stretch: neither side slows down
-        kept = np.flatnonzero(~spikes)
-        out[kept[ends | both_fast]] = True
+    if len(rest.t_us) >= 2:
+        hp, hn, fp, fn, next_calm = _sides(rest, cfg)
+        cand = rest.cand >= 0
+        ends = cand & ((hp & ~hn & fp) | (~hp & hn & fn & next_calm))
+        both_fast = cand & hp & hn & fp & fn  # a fast stretch: neither side slows down
+        out[np.flatnonzero(~spikes)[ends | both_fast]] = True
     return out
+
+
+def _sides(tr: Track, cfg: FilterConfig) -> tuple[np.ndarray, ...]:
+    """Per fix: has a judged neighbour before / after it, is too fast from it / to it, and
+    whether the next fix is calm towards the one after it."""
+    n = len(tr.t_us)
+    v, ok = _pair_speeds(tr, cfg)
+    fast = ok & (v > cfg.max_speed_mps)
+    has_prev, has_next, fast_prev, fast_next, next_calm = (np.zeros(n, dtype=bool) for _ in range(5))
+    has_prev[1:] = ok
+    has_next[:-1] = ok
+    fast_prev[1:] = fast
+    fast_next[:-1] = fast
+    next_calm[:-2] = ok[1:] & ~fast[1:]
+    return has_prev, has_next, fast_prev, fast_next, next_calm
