@@ -9,15 +9,13 @@ no answer ever mixes two editions.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
-from django.db import connection
 
 from . import geometry
 from .datums import CRS_CHOICES, to_wgs84
+from .edition_cache import EditionCache
 from .locate_index import GridIndex, GridRecord
 from .models import Edition, Grid, GridAssignment, Unit
 from .proximity import Proximity
@@ -51,10 +49,6 @@ class Snapshot:
         return None
 
 
-_lock = threading.Lock()
-_snapshots: OrderedDict[tuple[int, int], Snapshot] = OrderedDict()
-_MAX_SNAPSHOTS = 3
-
 
 def build_snapshot(edition: Edition) -> Snapshot:
     grids = list(
@@ -81,38 +75,20 @@ def build_snapshot(edition: Edition) -> Snapshot:
     return Snapshot(edition.pk, edition.name, edition.version, index, proximity, grid_unit, staff)
 
 
+def _build(edition_id: int, _name: str, _version: int) -> Snapshot:
+    return build_snapshot(Edition.objects.get(pk=edition_id))
+
+
+_snapshots: EditionCache[Snapshot] = EditionCache(_build)
+
+
 def snapshot(edition_id: int | None = None) -> Snapshot:
     """The snapshot of `edition_id` (default: whatever edition is active right now)."""
-    # One small query per request: (id, version) of the edition asked for. Drafts change under
-    # a planner's hands, so the version is part of the cache key. Raw SQL: the ORM spends
-    # longer compiling this query than PostgreSQL spends answering it.
-    with connection.cursor() as cur:
-        if edition_id is None:
-            cur.execute("SELECT id, version FROM boundaries_edition WHERE status = 'active' LIMIT 1")
-        else:
-            cur.execute("SELECT id, version FROM boundaries_edition WHERE id = %s", [edition_id])
-        row = cur.fetchone()
-    if row is None:
-        raise LookupError(f"no edition {edition_id}" if edition_id else "no active edition; load a dataset first")
-    edition_id, version = row
-    key = (edition_id, version)
-    snap = _snapshots.get(key)
-    if snap is not None:
-        return snap
-    with _lock:
-        snap = _snapshots.get(key)
-        if snap is None:
-            edition = Edition.objects.get(pk=edition_id)
-            snap = build_snapshot(edition)
-            _snapshots[key] = snap
-            while len(_snapshots) > _MAX_SNAPSHOTS:
-                _snapshots.popitem(last=False)
-    return snap
+    return _snapshots.get(edition_id)
 
 
 def clear_cache() -> None:
-    with _lock:
-        _snapshots.clear()
+    _snapshots.clear()
 
 
 class LocateInputError(ValueError):

@@ -24,7 +24,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -34,6 +33,8 @@ import numpy as np
 import shapely
 from django.conf import settings
 from django.db import connection
+
+from gisgrid.boundaries.edition_cache import EditionCache
 
 from .tracks import Track, split_at_gaps, to_metric
 
@@ -80,9 +81,6 @@ class GridSet:
         return sub
 
 
-_grid_lock = threading.Lock()
-_grid_sets: OrderedDict[tuple[int, int], GridSet] = OrderedDict()
-_MAX_GRID_SETS = 3
 
 
 def _build_grid_set(edition_id: int, name: str, version: int) -> GridSet:
@@ -119,31 +117,14 @@ def grid_set(edition_id: int | None = None, *, level: int | None = None, urban_o
     Raises LookupError when there is no such edition. One small query per call reads the
     edition's version, so a draft edited since the last call is rebuilt (locate does the same).
     """
-    with connection.cursor() as cur:
-        if edition_id is None:
-            cur.execute("SELECT id, name, version FROM boundaries_edition WHERE status = 'active' LIMIT 1")
-        else:
-            cur.execute("SELECT id, name, version FROM boundaries_edition WHERE id = %s", [edition_id])
-        row = cur.fetchone()
-    if row is None:
-        raise LookupError(f"no edition {edition_id}" if edition_id else "no active edition; load a dataset first")
-    eid, name, version = row
-    key = (eid, version)
-    full = _grid_sets.get(key)
-    if full is None:
-        with _grid_lock:
-            full = _grid_sets.get(key)
-            if full is None:
-                full = _build_grid_set(eid, name, version)
-                _grid_sets[key] = full
-                while len(_grid_sets) > _MAX_GRID_SETS:
-                    _grid_sets.popitem(last=False)
-    return full.select(level, urban_only)
+    return _grid_sets.get(edition_id).select(level, urban_only)
+
+
+_grid_sets: EditionCache[GridSet] = EditionCache(_build_grid_set)
 
 
 def clear_cache() -> None:
-    with _grid_lock:
-        _grid_sets.clear()
+    _grid_sets.clear()
 
 
 # ---------------------------------------------------------------------------------------------
