@@ -622,4 +622,4 @@ def test_too_many_fixes_is_400_and_a_named_idle_person_gets_a_zero_row(real, cli
     assert people[real.inspector.pk]["distance_m"] > 0
     assert people[real.inspector2.pk] == {
         "person_id": real.inspector2.pk, "name": real.inspector2.name, "role": "inspector", "grids_visited": 0,
-        "grids": [], "distance_m": 0.0, "patrol_s": 0.0, "sessions": 0, "fixes": 0, "idle": []}
+        "grids": [], "distance_m": 0.0, "patrol_s": 0.0, "sessions": 0, "fixes": 0, "idle": [], "own_grids": []}

@@ -83,3 +83,34 @@ def test_demo_simulation_goes_through_ingest_and_leaves_one_beat_unwalked(heyang
     body = r.json()
     assert len(body["people"]) == 9  # the tenth inspector is on leave
     assert 0 < len(body["unvisited"]) < 30
+
+
+def test_grid_members_own_grid_and_who_sent_nothing(heyang_db, client_as):
+    """Each grid member must walk their own grid: coverage says whether they did, and which
+    members of the team sent no fix at all."""
+    from gisgrid.boundaries.models import GridAssignment, Person
+    from gisgrid.patrols.ingest import auth, pipeline
+    from gisgrid.patrols.ingest.records import Fix
+    from gisgrid.patrols.models import Device
+
+    own = Grid.objects.get(edition__status="active", code="610524001018")  # 泰山社区
+    member = Person.objects.filter(role="grid_member", assignments__grid_code=own.code).order_by("pk").first()
+    other = GridAssignment.objects.filter(role="grid_member").exclude(grid_code=own.code).first()
+    dev = Device(identifier="member-phone", person=member)
+    auth.set_token(dev)
+    dev.save()
+    p = own.geom.point_on_surface
+    start = timezone.now() - dt.timedelta(minutes=20)
+    fixes = [Fix("member-phone", p.y, p.x + i * 2e-5, start + dt.timedelta(seconds=10 * i)) for i in range(30)]
+    assert pipeline.ingest(fixes, {"member-phone": dev}, source="batch").accepted == 30
+    r = client_as("gridchief").get("/api/v1/patrols/coverage", {
+        "start": (start - dt.timedelta(minutes=1)).isoformat(), "end": timezone.now().isoformat(),
+        "level": 3, "role": "grid_member"})
+    body = r.json()
+    me = next(x for x in body["people"] if x["person_id"] == member.pk)
+    mine = {g["code"]: g for g in me["own_grids"]}
+    assert mine[own.code]["visited"] and 45 < mine[own.code]["distance_m"] < 60  # 29 steps of ~1.8 m
+    assert set(mine) == set(GridAssignment.objects.filter(person=member).values_list("grid_code", flat=True))
+    absent = {x["person_id"] for x in body["no_fixes"]}
+    assert other.person_id in absent and member.pk not in absent
+    assert len(absent) == Person.objects.filter(role="grid_member", active=True).count() - 1

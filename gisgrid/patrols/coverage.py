@@ -80,6 +80,14 @@ class GridSet:
             self._subsets[key] = sub
         return sub
 
+    def subset(self, codes: Sequence[str]) -> GridSet:
+        """The grids whose code is in `codes` (any level), in this set's order."""
+        wanted = set(codes)
+        idx = np.array([i for i, c in enumerate(self.codes) if c in wanted], dtype=int)
+        return GridSet(self.edition_id, self.edition_name, self.edition_version,
+                       [self.codes[i] for i in idx], [self.names[i] for i in idx],
+                       self.levels[idx], self.urban[idx], self.geoms[idx], self.areas[idx])
+
 
 
 
@@ -453,6 +461,8 @@ class PersonCoverage:
     sessions: int
     fixes: int
     idle: list[Idle]
+    # The grids the person serves (grid members: their own grid), whether they walked each.
+    own_grids: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -532,6 +542,36 @@ def coverage(
             last_seen=max((v.last_seen for v in vs), default=None),
         ))
     return CoverageResult(grids=grid_rows, unvisited=[r.code for r in grid_rows if not r.visited], people=people)
+
+
+def own_grids(tracks: Sequence[Track], grids: GridSet, serves: dict[int, list[str]], *,
+              radius_m: float | None = None, gap_s: float | None = None) -> dict[int, list[dict]]:
+    """Per person who serves grids (a grid member's own grid, a chief's): did they walk each?
+
+    One coverage pass over all the grids served, whatever their level; each person's figures
+    are their own visitor entry (time, distance, first and last seen), not their colleagues'.
+    """
+    wanted = sorted({c for codes in serves.values() for c in codes})
+    if not wanted:
+        return {}
+    sub = grids.subset(wanted)
+    result = coverage(tracks, sub, radius_m=radius_m, gap_s=gap_s)
+    rows = {r.code: r for r in result.grids}
+    out: dict[int, list[dict]] = {}
+    for pid, codes in serves.items():
+        mine = []
+        for code in codes:
+            r = rows.get(code)
+            if r is None:  # served by code but not in this edition (retired or not drawn yet)
+                continue
+            v = next((v for v in r.visitors if v.person_id == pid), None)
+            mine.append({"code": code, "name": r.name, "level": r.level, "visited": v is not None,
+                         "time_s": round(v.time_s, 1) if v else 0.0,
+                         "distance_m": round(v.distance_m, 1) if v else 0.0,
+                         "first_seen": iso(v.first_seen) if v else None,
+                         "last_seen": iso(v.last_seen) if v else None})
+        out[pid] = mine
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -633,6 +673,7 @@ def person_dict(p: PersonCoverage) -> dict:
         "fixes": p.fixes,
         "idle": [{"start": iso(i.start), "end": iso(i.end), "duration_s": round(i.duration_s, 1),
                   "lon": round(i.lon, 7), "lat": round(i.lat, 7)} for i in p.idle],
+        "own_grids": p.own_grids,
     }
 
 

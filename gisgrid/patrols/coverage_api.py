@@ -23,7 +23,7 @@ from rest_framework.views import APIView
 
 from gisgrid.api_errors import BadParameter
 from gisgrid.boundaries.api import resolve_edition
-from gisgrid.boundaries.models import Person
+from gisgrid.boundaries.models import GridAssignment, Person
 
 from . import coverage as cov
 from .params import parse_bool, parse_choice, parse_people, parse_period, scoped_people
@@ -71,6 +71,15 @@ def read_tracks(start: dt.datetime, end: dt.datetime, people: list[Person] | Non
     except TooManyFixes as exc:
         raise BadParameter("end", f"时段内定位点超过 {exc.limit} 个, 请缩短时段或指定人员 "
                                   f"(more than {exc.limit} fixes: shorten the period or name people)") from None
+
+
+def served_grids(person_ids: list[int]) -> dict[int, list[str]]:
+    """The grid codes each person serves (GridAssignment), for those who serve any."""
+    out: dict[int, list[str]] = {}
+    for pid, code in (GridAssignment.objects.filter(person_id__in=person_ids)
+                      .order_by("grid_code").values_list("person_id", "grid_code")):
+        out.setdefault(pid, []).append(code)
+    return out
 
 
 def grids_for(request, level: int | None, urban_only: bool) -> cov.GridSet:
@@ -163,6 +172,11 @@ class CoverageView(_PatrolView):
             seen = {p.person_id for p in result.people}
             result.people += [cov.PersonCoverage(p.pk, p.name, p.role, [], 0.0, 0.0, 0, 0, [])
                               for p in people if p.pk not in seen and (role is None or p.role == role)]
+        serves = served_grids([p.person_id for p in result.people])
+        if serves:
+            own = cov.own_grids(tracks, grids_for(request, None, False), serves, radius_m=radius)
+            for p in result.people:
+                p.own_grids = own.get(p.person_id, [])
         rows = [cov.grid_dict(r) for r in result.grids]
         if self.wants_csv(request):
             return csv_response(
@@ -180,6 +194,11 @@ class CoverageView(_PatrolView):
             "grids": rows,
             "unvisited": result.unvisited,
             "people": [cov.person_dict(p) for p in result.people],
+            # A team asked for by role: who of it sent no fix at all in the period.
+            "no_fixes": [] if role is None or people is not None else [
+                {"person_id": p.pk, "name": p.name, "role": p.role}
+                for p in Person.objects.filter(role=role, active=True)
+                .exclude(pk__in=[x.person_id for x in result.people]).order_by("name")],
         })
 
 
