@@ -270,6 +270,33 @@ def test_names_are_shown_as_text_never_as_html(page, live_server):  # noqa: F811
 
 
 @pytest.mark.browser
+def test_grid_member_row_shows_whether_they_walked_their_own_grid(page, live_server):  # noqa: F811
+    from gisgrid.boundaries.models import Grid, GridAssignment, Person
+    from gisgrid.patrols.ingest import auth, pipeline
+    from gisgrid.patrols.ingest.records import Fix
+    from gisgrid.patrols.models import Device
+
+    own = Grid.objects.get(edition__status="active", code="610524001018")  # 泰山社区, level 2
+    member = Person.objects.filter(role="grid_member", assignments__grid_code=own.code).order_by("pk").first()
+    served = GridAssignment.objects.filter(person=member).count()
+    device = Device(identifier="member-page-phone", person=member)
+    auth.set_token(device)
+    device.save()
+    p = own.geom.point_on_surface
+    times = walk_times(WALK_FIXES)
+    fixes = [Fix(device.identifier, p.y, p.x + i * 5e-5, t) for i, t in enumerate(times)]
+    assert pipeline.ingest(fixes, {device.identifier: device}, source="batch").accepted == WALK_FIXES
+    open_patrols(page, live_server)
+
+    row = page.locator(f"#people-body tr[data-person-id='{member.pk}']")
+    badge = row.locator(".own-grids")
+    assert badge.inner_text() == f"本人网格 1/{served}"  # walked the one, not any other they serve
+    assert ("own-ok" if served == 1 else "own-miss") in badge.get_attribute("class").split()
+    assert "✓ " + own.name in badge.get_attribute("title")
+    assert not page.errors, page.errors
+
+
+@pytest.mark.browser
 def test_planner_gets_the_403_message(page, live_server):  # noqa: F811
     login(page, live_server, "planner")
     assert page.locator("h1").inner_text() == "无权查看巡查覆盖"

@@ -425,7 +425,17 @@
       btn.addEventListener("click", function () { startReplay(personOf(p)); });
       nameCell.appendChild(btn);
       tr.appendChild(nameCell);
-      tr.appendChild(el("td", "person-role", roleName(p.role)));
+      var roleCell = el("td", "person-role", roleName(p.role));
+      var own = p.own_grids || [];
+      if (own.length) {
+        // A grid member's duty is their own grid: walked n of the grids they serve.
+        var walked = own.filter(function (g) { return g.visited; }).length;
+        var badge = el("span", "own-grids " + (walked === own.length ? "own-ok" : "own-miss"),
+                       T.ownGrids + " " + walked + "/" + own.length);
+        badge.title = own.map(function (g) { return (g.visited ? "✓ " : "✗ ") + g.name; }).join("\n");
+        roleCell.appendChild(badge);
+      }
+      tr.appendChild(roleCell);
       tr.appendChild(el("td", "num person-grids", p.grids_visited));
       tr.appendChild(el("td", "num person-km", fmtKm(p.distance_m)));
       tr.appendChild(el("td", "num person-time", fmtDuration(p.patrol_s)));
