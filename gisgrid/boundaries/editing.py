@@ -20,7 +20,7 @@ from django.db.models import Max
 
 from gisgrid.audit.log import record
 
-from . import geometry
+from . import geometry, validation
 from .editions import EditionError, require_draft
 from .importing import mark_urban
 from .models import Edition, EditionChange, Grid
@@ -64,7 +64,9 @@ def _area(geom: shapely.Geometry) -> float:
 
 
 def _clean(geom: shapely.Geometry) -> shapely.Geometry:
-    geom = shapely.make_valid(geom) if not geom.is_valid else geom
+    # Overlays of valid grids are valid; should one not be, the structure repair keeps every
+    # piece of land its rings enclose (make_valid's even-odd default can punch holes).
+    geom = validation.repaired_shape(geom) if not geom.is_valid else geom
     polys = [p for p in shapely.get_parts(geometry.as_multipolygon(geom)) if _area(p) > NOISE_M2]
     return shapely.MultiPolygon(polys) if polys else shapely.MultiPolygon()
 
@@ -124,7 +126,10 @@ def _next_code(edition: Edition, parent_code: str | None, level: int, taken: set
     """Next free code under a parent, never reusing a code any edition ever had (retired codes stay retired)."""
     prefix = parent_code or edition.county_code
     used = set(Grid.objects.filter(level=level, code__startswith=prefix).values_list("code", flat=True)) | taken
-    suffixes = [int(c[len(prefix):]) for c in used if c.startswith(prefix) and c[len(prefix):].isdigit()]
+    # Only the level's own codes (prefix + 3 digits): `taken` also holds the draft's deeper
+    # codes, and a level-3 code under a village would read as suffix 1002 and exhaust the range.
+    suffixes = [int(c[len(prefix):]) for c in used
+                if c.startswith(prefix) and len(c) == len(prefix) + 3 and c[len(prefix):].isdigit()]
     n = max(suffixes, default=0) + 1
     if n > 999:
         raise EditionError(f"{prefix}: 编码已用尽 (no free 3-digit code left)")
@@ -179,7 +184,32 @@ def _open(edition: Edition, version: int | None, *codes: str) -> tuple[Edition, 
     for c in codes:
         if c not in states:
             raise EditionError(f"grid: 草稿中没有网格 {c} (no such grid in the draft)", 404)
+    if codes:
+        _require_valid(states)
     return edition, states
+
+
+def _require_valid(states: dict[str, GridState]) -> None:
+    """Refuse an overlay edit while the draft holds an invalid grid (e.g. copied from data loaded
+    before imports checked validity): GEOS would fail on it or cut it wrongly without a word.
+    Importing a corrected layer (repair=1 repairs and reports) is the way out."""
+    codes = list(states)
+    geoms = [states[c].geom for c in codes]
+    bad = [i for i, ok in enumerate(shapely.is_valid(geoms)) if not ok] if geoms else []
+    if not bad:
+        return
+    findings = []
+    for i in bad:
+        s = states[codes[i]]
+        reason, where = validation.invalid_reason(s.geom)
+        findings.append(validation.Finding(
+            "invalid", validation.ERROR, s.level, [s.code], 0.0, shapely.Point(*where) if where else None,
+            f"几何无效 invalid geometry: {reason}{validation.where_text(where)}",
+            {"reason": reason, "location": list(where) if where else None}))
+    names = "; ".join(f"{f.codes[0]} {f.message}" for f in findings[:5])
+    raise EditionError(f"草稿中有 {len(bad)} 个无效网格，请先导入修正的图层 (the draft has {len(bad)} invalid "
+                       f"grid(s); import a corrected layer, or the same layer with repair=1, first): {names}",
+                       400, findings)
 
 
 def assign_piece(edition: Edition, code: str, piece: shapely.Geometry, *, version: int | None = None,
@@ -212,6 +242,8 @@ def set_geometry(edition: Edition, code: str, geom: shapely.Geometry, *, version
         new = _clean(shapely.intersection(geom, parent))
         if new.is_empty:
             raise EditionError("geometry: 图形在上级网格之外 (outside the parent grid)")
+        # The drawing is cut to the parent: say how much of it was left outside.
+        clipped = round(_area(geom) - _area(new), 1)
         gained = _clean(shapely.difference(new, target.geom))
         lost = _clean(shapely.difference(target.geom, new))
         work = dict(states)
@@ -236,10 +268,10 @@ def set_geometry(edition: Edition, code: str, geom: shapely.Geometry, *, version
             work.update(step)
             changed.update(step)
         if not changed:
-            return {"changed": [], "version": edition.version}
+            return {"changed": [], "clipped_m2": clipped, "version": edition.version}
         before = {c: states[c] for c in changed}
-        _commit(edition, "set_geometry", {"code": code}, before, changed, user)
-    return {"changed": sorted(changed), "version": edition.version}
+        _commit(edition, "set_geometry", {"code": code, "clipped_m2": clipped}, before, changed, user)
+    return {"changed": sorted(changed), "clipped_m2": clipped, "version": edition.version}
 
 
 def split(edition: Edition, code: str, line: shapely.Geometry, *, version: int | None = None, user=None,
@@ -250,12 +282,13 @@ def split(edition: Edition, code: str, line: shapely.Geometry, *, version: int |
     with transaction.atomic():
         edition, states = _open(edition, version, code)
         target = states[code]
-        parts = [p for p in shapely.get_parts(shapely.ops.split(target.geom, line)) if _area(p) > NOISE_M2] \
-            if isinstance(target.geom, shapely.Polygon) else _split_multi(target.geom, line)
+        parts, uncut = _split_parts(target.geom, line)
         if len(parts) < 2:
             raise EditionError("line: 切割线没有把网格分开 (the line does not cut the grid in two)")
         parts.sort(key=_area, reverse=True)
-        keep = _clean(parts[0])
+        # Parts of a multipart grid the line does not touch stay with the code: a split cuts,
+        # it never hands over an exclave nobody drew a line through.
+        keep = _clean(shapely.union_all([parts[0], *uncut]))
         other = _clean(shapely.union_all(parts[1:]))
         new_code = _next_code(edition, target.parent_code, target.level, set(states))
         after: dict[str, GridState | None] = {
@@ -274,11 +307,16 @@ def split(edition: Edition, code: str, line: shapely.Geometry, *, version: int |
     return {"changed": sorted(after), "new_code": new_code, "version": edition.version}
 
 
-def _split_multi(geom: shapely.Geometry, line: shapely.Geometry) -> list[shapely.Geometry]:
-    out = []
+def _split_parts(geom: shapely.Geometry, line: shapely.Geometry) -> tuple[list, list]:
+    """(pieces of the polygons the line cuts, the polygons it leaves whole)."""
+    cut, uncut = [], []
     for poly in shapely.get_parts(geom):
-        out.extend(p for p in shapely.get_parts(shapely.ops.split(poly, line)) if _area(p) > NOISE_M2)
-    return out
+        pieces = [p for p in shapely.get_parts(shapely.ops.split(poly, line)) if _area(p) > NOISE_M2]
+        if len(pieces) > 1:
+            cut.extend(pieces)
+        else:
+            uncut.append(poly)
+    return cut, uncut
 
 
 def merge(edition: Edition, keep_code: str, other_code: str, *, version: int | None = None, user=None) -> dict:
@@ -350,7 +388,10 @@ def replace_from_layer(edition: Edition, read, *, version: int | None = None, us
             after[r.code] = GridState(r.code, r.name or (old.name if old else r.code), r.level,
                                       old.kind if old and not r.kind else r.kind, r.parent_code,
                                       old.unit_id if old else None, geometry.as_multipolygon(r.geom))
-        _commit(edition, "import_layer", {"rows": len(read.rows)}, before, after, user)
+        params = {"rows": len(read.rows)}
+        if getattr(read, "repairs", None):
+            params["repairs"] = [r.to_dict() for r in read.repairs]
+        _commit(edition, "import_layer", params, before, after, user)
     return {"changed": sorted(after), "version": edition.version}
 
 

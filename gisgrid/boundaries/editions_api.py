@@ -70,7 +70,11 @@ class EditionErrorMixin:
                 body["findings"] = [f.to_dict() for f in exc.findings]
             return Response(body, status=exc.status)
         if isinstance(exc, importing.GridImportError):
-            return Response({"error": "invalid", "fields": {"file": [str(exc)]}}, status=400)
+            body = {"error": "invalid", "fields": {"file": [str(exc)]}}
+            if exc.findings:
+                # Where each refused geometry is wrong, for the planner's map.
+                body["findings"] = [f.to_dict() for f in exc.findings]
+            return Response(body, status=400)
         return super().handle_exception(exc)
 
 
@@ -121,11 +125,12 @@ class ValidationView(APIView):
         })
 
 
-def _edit_response(edition: Edition, result: dict) -> Response:
+def _edit_response(edition: Edition, result: dict, reported: list | None = None) -> Response:
+    """The edit's result and the draft's validation; `reported` findings (repairs) come first."""
     findings = validate_edition(edition)
     return Response({**result, "version": edition.version,
                      "errors": sum(f.severity == "error" for f in findings),
-                     "findings": [f.to_dict() for f in findings]})
+                     "findings": [f.to_dict() for f in (reported or []) + findings]})
 
 
 class EditView(EditionErrorMixin, APIView):
@@ -188,6 +193,9 @@ class ImportLayerView(EditionErrorMixin, APIView):
         if suffix not in (".geojson", ".json", ".gpkg", ".zip"):
             raise BadParameter("file", "支持 .geojson .gpkg .zip(Shapefile) (unsupported file type)")
         level = request.data.get("level")
+        if level not in (None, "", "1", "2", "3"):
+            raise BadParameter("level", "必须是 1、2 或 3 (must be 1, 2 or 3)")
+        repair = str(request.data.get("repair", "")).lower() in ("1", "true", "on", "yes")
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / f"layer{suffix}"
             with path.open("wb") as fh:
@@ -196,11 +204,14 @@ class ImportLayerView(EditionErrorMixin, APIView):
             read = importing.read_grid_file(
                 path, importing.FieldMap.parse(request.data.get("map", "")),
                 level=int(level) if level else None, gcj02=request.data.get("gcj02") in ("1", "true", "on"),
+                repair=repair,
             )
         result = editing.replace_from_layer(edition, read, version=version_field(request.data, required=True),
                                             user=request.user)
         edition.refresh_from_db()
-        return _edit_response(edition, {**result, "warnings": read.warnings})
+        return _edit_response(edition, {**result, "warnings": read.warnings,
+                                        "repairs": [r.to_dict() for r in read.repairs]},
+                              [r.finding() for r in read.repairs])
 
 
 class PublishView(EditionErrorMixin, APIView):

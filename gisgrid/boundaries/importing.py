@@ -3,6 +3,10 @@
 One generic importer with a field map (like django.contrib.gis's LayerMapping) instead of one
 command per data source. Reading and checking happen before the first write; the writes run
 in one transaction, so a bad file leaves the database as it was.
+
+An invalid polygon is refused, naming every invalid feature with GEOS's reason and location,
+unless the caller asks for a repair; then each repair is reported (reason, location, parts
+before and after, area lost or gained) and audited. No part of a grid is dropped unsaid.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from django.db import transaction
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
-from . import geometry
+from . import geometry, validation
 from .datums import gcj02_to_wgs84
 from .models import Edition, Grid, Unit
 
@@ -40,7 +44,15 @@ OUTSIDE_PARENT_TOLERANCE_M2 = 1.0
 
 
 class GridImportError(ValueError):
-    """A file that cannot be imported; the message names the feature and the reason."""
+    """A file that cannot be imported; the message names the feature and the reason.
+
+    `findings` holds one ``invalid`` finding per refused geometry, with its location, so the
+    API and the planner can show where each defect is.
+    """
+
+    def __init__(self, message: str, findings: list[validation.Finding] | None = None):
+        super().__init__(message)
+        self.findings = findings or []
 
 
 @dataclass
@@ -80,8 +92,34 @@ class GridRow:
     kind: str
     parent_code: str | None
     unit_name: str | None
-    geom: shapely.MultiPolygon
+    # A MultiPolygon; with keep_invalid, whatever the file held (invalid, empty, None, a line).
+    geom: shapely.Geometry
     label: str = ""
+
+
+@dataclass
+class FeatureRepair:
+    """One repaired feature: which one, and what the repair changed."""
+
+    label: str
+    code: str
+    level: int
+    repair: validation.Repair
+
+    def message(self) -> str:
+        return (f"{self.label}: 已修复无效几何 repaired invalid geometry ({self.repair.why}): "
+                f"{self.repair.changes()}")
+
+    def to_dict(self) -> dict:
+        return {"code": self.code, "feature": self.label, **self.repair.to_dict()}
+
+    def finding(self) -> validation.Finding:
+        """The repair as a finding (kind ``repaired``, a warning) to show where it happened."""
+        r = self.repair
+        where = shapely.Point(*r.location) if r.location else r.geometry
+        return validation.Finding("repaired", validation.WARNING, self.level, [self.code], r.lost_m2 + r.gained_m2,
+                                  where, f"已修复无效几何 repaired invalid geometry: {r.why}; {r.changes()}",
+                                  self.to_dict())
 
 
 @dataclass
@@ -89,6 +127,7 @@ class ReadResult:
     rows: list[GridRow]
     warnings: list[str] = field(default_factory=list)
     source_crs: str = ""
+    repairs: list[FeatureRepair] = field(default_factory=list)
 
 
 def _progress(iterable: Iterable, total: int, show: bool, desc: str):
@@ -120,10 +159,16 @@ def read_grid_file(
     gcj02: bool = False,
     level: int | None = None,
     repair: bool = False,
+    keep_invalid: bool = False,
     layer: str | None = None,
     progress: bool = False,
 ) -> ReadResult:
-    """Read and check a grid file; nothing is written. Raises GridImportError on bad input."""
+    """Read and check a grid file; nothing is written. Raises GridImportError on bad input.
+
+    An invalid polygon is refused (all of them, in one error) unless `repair` (each repair is
+    reported in `repairs` and `warnings`) or `keep_invalid`: a validator wants the geometry as
+    the file has it, invalid, empty or missing, to report it as a finding.
+    """
     fields = fields or FieldMap()
     path = Path(path)
     if not path.exists():
@@ -151,7 +196,7 @@ def read_grid_file(
     crs = _resolve_crs(frame.crs, source_crs, gcj02)
     warnings: list[str] = []
     geoms = np.asarray(frame.geometry.values, dtype=object)
-    if any(g is None for g in geoms):
+    if not keep_invalid and any(g is None for g in geoms):
         bad = [str(frame[fields.code].iloc[i]) for i, g in enumerate(geoms) if g is None][:5]
         raise GridImportError(f"{path}: features without geometry: {', '.join(bad)}")
     if not crs.equals(CRS.from_epsg(4326)) and not (crs.is_geographic and crs.to_epsg() == 4490):
@@ -165,6 +210,9 @@ def read_grid_file(
         warnings.append("coordinates converted from GCJ-02 to WGS-84")
 
     rows: list[GridRow] = []
+    repairs: list[FeatureRepair] = []
+    invalid: list[tuple[str, str, int, validation.Repair]] = []
+    metric_crs = f"EPSG:{geometry.metric_srid()}"
     seen: set[str] = set()
     columns = set(frame.columns)
     records = frame.drop(columns="geometry").to_dict("records")
@@ -180,28 +228,72 @@ def read_grid_file(
         if lvl not in (1, 2, 3):
             raise GridImportError(f"{label}: level must be 1, 2 or 3, got {rec.get(fields.level)!r}")
         kind = _kind(rec.get(fields.kind) if fields.kind in columns else None, lvl, label)
-        if geom.is_empty:
-            raise GridImportError(f"{label}: empty geometry")
-        if not isinstance(geom, shapely.Polygon | shapely.MultiPolygon):
+        parent = _text(rec.get(fields.parent_code)) if fields.parent_code in columns else ""
+        unit = _text(rec.get(fields.unit)) if fields.unit in columns else ""
+        name = _text(rec.get(fields.name)) or code
+        polygonal = geom is not None and not geom.is_empty and isinstance(geom, shapely.Polygon | shapely.MultiPolygon)
+        if not polygonal:
+            if keep_invalid:
+                rows.append(GridRow(code, name, lvl, kind, parent or None, unit or None, geom, label))
+                continue
+            if geom is None or geom.is_empty:
+                raise GridImportError(f"{label}: empty geometry")
             raise GridImportError(f"{label}: geometry is {geom.geom_type}, a polygon is needed")
-        if not shapely.is_valid(geom):
-            reason = shapely.is_valid_reason(geom)
+        geom = shapely.force_2d(geom)
+        if not keep_invalid and not shapely.is_valid(geom):
+            fixed = validation.repair(geom, metric_crs)
             if not repair:
-                raise GridImportError(f"{label}: invalid geometry ({reason}); fix it or import with --repair")
-            geom = geometry.as_multipolygon(shapely.make_valid(geom))
-            warnings.append(f"{label}: repaired invalid geometry ({reason})")
-            if geom.is_empty:
-                raise GridImportError(f"{label}: nothing left after repairing the geometry")
+                invalid.append((label, code, lvl, fixed))
+                continue
+            if fixed.geometry.is_empty:
+                raise GridImportError(f"{label}: invalid geometry ({fixed.why}) with no area left once repaired")
+            repairs.append(FeatureRepair(label, code, lvl, fixed))
+            warnings.append(repairs[-1].message())
+            geom = fixed.geometry
         minx, miny, maxx, maxy = geom.bounds
         if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
             raise GridImportError(f"{label}: coordinates out of range after reprojection; wrong --source-crs?")
-        parent = _text(rec.get(fields.parent_code)) if fields.parent_code in columns else ""
-        unit = _text(rec.get(fields.unit)) if fields.unit in columns else ""
-        rows.append(
-            GridRow(code, _text(rec.get(fields.name)) or code, lvl, kind, parent or None, unit or None,
-                    geometry.as_multipolygon(shapely.force_2d(geom)), label)
-        )
-    return ReadResult(rows, warnings, crs.to_string())
+        rows.append(GridRow(code, name, lvl, kind, parent or None, unit or None, geometry.as_multipolygon(geom), label))
+    if invalid:
+        raise _invalid_error(path, invalid)
+    return ReadResult(rows, warnings, crs.to_string(), repairs)
+
+
+def _invalid_error(path: Path, invalid: list[tuple[str, str, int, validation.Repair]]) -> GridImportError:
+    """One error naming every invalid feature, its reason and where, and what a repair would do."""
+    shown = 10
+    lines = [f"{label}: invalid geometry ({r.why}); a repair would give {r.changes()}"
+             for label, _, _, r in invalid[:shown]]
+    if len(invalid) > shown:
+        lines.append(f"… and {len(invalid) - shown} more")
+    findings = [
+        validation.Finding("invalid", validation.ERROR, lvl, [code], 0.0,
+                           shapely.Point(*r.location) if r.location else None,
+                           f"几何无效 invalid geometry: {r.why}", {"reason": r.reason, "feature": label,
+                                                               "location": list(r.location) if r.location else None})
+        for label, code, lvl, r in invalid
+    ]
+    return GridImportError(
+        f"{path}: {len(invalid)} 个要素几何无效，未导入 ({len(invalid)} feature(s) with invalid geometry, nothing "
+        f"imported; fix them, or repair on import with --repair / repair=1 and every repair is reported): "
+        + "; ".join(lines),
+        findings,
+    )
+
+
+def check_county(geom: shapely.Geometry, *, repair: bool = False) -> tuple[shapely.Geometry, validation.Repair | None]:
+    """A county outline must be a valid polygon: refused when invalid, or repaired and reported."""
+    if geom is None or geom.is_empty or not isinstance(geom, shapely.Polygon | shapely.MultiPolygon):
+        raise GridImportError(f"county outline: {getattr(geom, 'geom_type', 'no geometry')}, a polygon is needed")
+    if shapely.is_valid(geom):
+        return geom, None
+    fixed = validation.repair(shapely.force_2d(geom), f"EPSG:{geometry.metric_srid()}")
+    if not repair:
+        raise GridImportError(f"county outline: invalid geometry ({fixed.why}); fix it or import with --repair "
+                              f"(a repair would give {fixed.changes()})")
+    if fixed.geometry.is_empty:
+        raise GridImportError(f"county outline: invalid geometry ({fixed.why}) with no area left once repaired")
+    return fixed.geometry, fixed
 
 
 def _dbf_names(fields: FieldMap, columns) -> FieldMap:
@@ -345,6 +437,10 @@ def import_rows(
             existing = {}
         link_parents(read.rows, existing)
         check_inside_parents(read.rows, existing)
+        if county_geom is not None:
+            # Callers that repair (import_grids --repair) pass the repaired outline; an invalid
+            # one reaching here is refused rather than stored as it is.
+            county_geom = check_county(county_geom)[0]
         if edition is None:
             level1 = [r.geom for r in read.rows if r.level == 1]
             if county_geom is None and level1:
@@ -375,7 +471,8 @@ def import_rows(
         mark_urban(edition)
         edition.version += 1
         edition.save(update_fields=["version"])
-        record(user, "edition.import", edition, rows=len(rows), warnings=read.warnings[:50], crs=read.source_crs)
+        record(user, "edition.import", edition, rows=len(rows), warnings=read.warnings[:50], crs=read.source_crs,
+               repairs=[r.to_dict() for r in read.repairs])
     return ImportResult(edition, len(rows), read.warnings)
 
 

@@ -8,9 +8,13 @@ command and in tests. The rules:
   (information, the community's own grid members cover it, see docs DOMAIN);
 * siblings (same ``parent_code``) must not ``overlap``; no grid sticks out of its parent
   (``outside_parent``); gaps/overlaps narrower than ``sliver_width_m`` are reported as ``sliver``;
-* ``invalid`` geometries are reported and then repaired so one bad grid doesn't hide the rest;
-* ``multipart`` grids and ``edge_mismatch`` (shared edges whose vertices differ, which breaks
-  coverage-preserving simplification and union later) are warnings.
+* ``invalid`` geometries (and an invalid county outline) are errors with the GEOS reason and
+  the point where it happens; the other checks then use the repaired shape (:func:`repair`, the
+  same repair ``import_grids --repair`` applies), and the finding says what that repair would
+  change, so one bad grid neither hides the rest nor loses land without a word;
+* ``multipart`` grids (every part is kept; the smaller parts are shown) and ``edge_mismatch``
+  (shared edges whose vertices differ, which breaks coverage-preserving simplification and
+  union later) are warnings.
 
 Overlays (unions, differences, intersections, coverage edge checks) run on the WGS-84 input;
 their results are projected to a metric CRS (EPSG:4546, CGCS2000 3° Gauss-Krüger CM 111°E,
@@ -35,8 +39,12 @@ from shapely.geometry import mapping
 __all__ = [
     "Finding",
     "GridFeature",
+    "Repair",
     "ValidationConfig",
     "has_errors",
+    "invalid_reason",
+    "repair",
+    "repaired_shape",
     "validate",
     "ERROR",
     "WARNING",
@@ -143,7 +151,127 @@ def _fmt_codes(codes: Sequence[str]) -> str:
     return ", ".join(codes)
 
 
-_LOCATION = re.compile(r"\[\s*([-+0-9.eE]+)\s+([-+0-9.eE]+)\s*\]")
+_LOCATION = re.compile(r"\[\s*([-+0-9.eEnaNifIF]+)\s+([-+0-9.eEnaNifIF]+)\s*\]\s*$")
+
+
+def invalid_reason(geom: shapely.Geometry) -> tuple[str, tuple[float, float] | None]:
+    """GEOS's reason a geometry is invalid, split into the words and the (lon, lat) it names.
+
+    is_valid_reason answers e.g. "Self-intersection[110.1499 35.2435]"; the point is the
+    location a planner needs to find the defect. A non-finite point ("Invalid Coordinate[nan
+    0]") gives None: NaN cannot travel in JSON.
+    """
+    text = shapely.is_valid_reason(geom) or ""
+    m = _LOCATION.search(text)
+    if not m:
+        return text, None
+    reason = text[: m.start()].strip()
+    try:
+        x, y = float(m.group(1)), float(m.group(2))
+    except ValueError:
+        return reason, None
+    return reason, ((x, y) if math.isfinite(x) and math.isfinite(y) else None)
+
+
+def where_text(location: tuple[float, float] | None) -> str:
+    return f" at {location[0]:.6f}, {location[1]:.6f}" if location else ""
+
+
+@dataclass(frozen=True)
+class Repair:
+    """What repairing one invalid geometry changed; nothing here is ever left unsaid.
+
+    "As drawn" reads every ring as the land it encloses: the outer rings' land minus the holes'
+    land, each counted once however its ring winds or crosses itself.
+    """
+
+    geometry: shapely.Geometry  # the repaired shape, polygonal, WGS-84; empty when nothing is left
+    reason: str
+    location: tuple[float, float] | None
+    parts_before: int
+    parts_after: int
+    holes_before: int
+    holes_after: int
+    area_before_m2: float  # as drawn
+    area_after_m2: float
+    lost_m2: float  # land as drawn that the repaired shape leaves out
+    gained_m2: float  # land the repaired shape covers that the drawing did not (a hole drawn outside its shell)
+
+    @property
+    def why(self) -> str:
+        """The reason and where, e.g. "Self-intersection at 110.149900, 35.243500"."""
+        return f"{self.reason}{where_text(self.location)}"
+
+    def changes(self) -> str:
+        """What the repair changed: parts, area lost or gained, holes."""
+        text = f"{self.parts_before} 个部分 → {self.parts_after} 个部分 (parts {self.parts_before} → {self.parts_after}"
+        if self.parts_after < self.parts_before:
+            text += ", overlapping or nested parts merged, collapsed ones gone"
+        elif self.lost_m2 < _REPORTED_M2:
+            text += ", all kept"
+        text += (f"); 面积 area {self.area_before_m2:,.1f} m² → {self.area_after_m2:,.1f} m², "
+                 f"丢失 lost {self.lost_m2:,.1f} m²")
+        if self.gained_m2 >= _REPORTED_M2:
+            text += f", 增加 gained {self.gained_m2:,.1f} m²"
+        if self.holes_before != self.holes_after:
+            text += f"; 洞 holes {self.holes_before} → {self.holes_after}"
+        return text
+
+    def to_dict(self) -> dict:
+        return {
+            "reason": self.reason,
+            "location": list(self.location) if self.location else None,
+            "parts_before": self.parts_before,
+            "parts_after": self.parts_after,
+            "holes_before": self.holes_before,
+            "holes_after": self.holes_after,
+            "area_before_m2": round(self.area_before_m2, 2),
+            "area_after_m2": round(self.area_after_m2, 2),
+            "lost_m2": round(self.lost_m2, 2),
+            "gained_m2": round(self.gained_m2, 2),
+        }
+
+
+# Below this (m²) a difference between the drawn and the repaired land is floating-point noise.
+_REPORTED_M2 = 0.05
+
+
+def repaired_shape(geom: shapely.Geometry) -> shapely.Geometry:
+    """The repair :func:`repair` applies, without measuring it."""
+    # "structure" keeps the land the rings were meant to enclose (a bowtie keeps both lobes, a
+    # ring that loops twice keeps the inner loop) where the even-odd "linework" result punches
+    # holes; only polygonal parts are land (collapsed spikes are lines of no area).
+    return _polygonal(shapely.make_valid(geom, method="structure", keep_collapsed=False))
+
+
+def _ring_land(rings: Sequence[shapely.LinearRing]) -> shapely.Geometry:
+    """The land a set of rings encloses, each ring read on its own, unioned."""
+    land = [repaired_shape(shapely.Polygon(r)) for r in rings if len(r.coords) >= 4]
+    return shapely.union_all(land) if land else shapely.Polygon()
+
+
+def _holes(geom: shapely.Geometry) -> int:
+    return int(sum(shapely.get_num_interior_rings(shapely.get_parts(geom)))) if not shapely.is_empty(geom) else 0
+
+
+def repair(geom: shapely.Geometry, metric_crs: str = "EPSG:4546") -> Repair:
+    """Repair an invalid (Multi)Polygon (WGS-84) and measure what changed, in metric_crs."""
+    reason, location = invalid_reason(geom)
+    fixed = repaired_shape(geom)
+    polys = [p for p in shapely.get_parts(geom) if shapely.get_type_id(p) == shapely.GeometryType.POLYGON]
+    shells = [p.exterior for p in polys if not p.is_empty]
+    holes = [r for p in polys for r in p.interiors]
+    drawn = shapely.difference(_ring_land(shells), _ring_land(holes)) if holes else _ring_land(shells)
+    areas = shapely.area(_to_metric(np.array([drawn, fixed, shapely.difference(drawn, fixed),
+                                              shapely.difference(fixed, drawn), None], dtype=object)[:-1],
+                                    metric_crs))
+    return Repair(
+        geometry=fixed, reason=reason, location=location,
+        parts_before=len(polys), parts_after=int(shapely.get_num_geometries(fixed)) if not fixed.is_empty else 0,
+        holes_before=len(holes), holes_after=_holes(fixed),
+        area_before_m2=float(areas[0]), area_after_m2=float(areas[1]),
+        lost_m2=float(areas[2]), gained_m2=float(areas[3]),
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -169,15 +297,12 @@ class _Run:
         self.raw = np.array([f.geom for f in self.features] + [None], dtype=object)[:-1]
         self.repaired = np.zeros(len(self.features), dtype=bool)
         self.usable = np.ones(len(self.features), dtype=bool)
+        self.geom = self.raw.copy()
         self._check_validity()
-        geom = self.raw.copy()
-        for i in np.flatnonzero(self.repaired):
-            geom[i] = self._repair(self.raw[i])
-        geom[~self.usable] = None
-        self.geom = geom
+        self.geom[~self.usable] = None
         self.county = None
         if county is not None and not shapely.is_empty(county):
-            self.county = county if shapely.is_valid(county) else self._repair(county)
+            self.county = county if shapely.is_valid(county) else self._invalid_county(county)
         self.index: dict[str, int] = {}
         for i, code in enumerate(self.codes):
             self.index.setdefault(code, i)
@@ -204,11 +329,25 @@ class _Run:
             Finding(kind, severity, int(level), list(codes), float(area), geom, message, details)
         )
 
-    @staticmethod
-    def _repair(geom):
-        # "structure" keeps the area the rings were meant to enclose (a bowtie keeps both
-        # lobes) instead of the even-odd "linework" result that can punch holes.
-        return _polygonal(shapely.make_valid(geom, method="structure", keep_collapsed=False))
+    def _repair(self, geom) -> Repair:
+        return repair(geom, self.cfg.metric_crs)
+
+    def _invalid_finding(self, level: int, codes: list[str], geom, what: str) -> Repair:
+        r = self._repair(geom)
+        where = shapely.Point(*r.location) if r.location else None
+        outcome = {k: v for k, v in r.to_dict().items() if k not in ("reason", "location")}
+        self.add(
+            "invalid", ERROR, level, codes, r.lost_m2 + r.gained_m2, where,
+            f"几何无效 invalid geometry{what}: {r.why}; 修复后 once repaired: {r.changes()} "
+            f"(其余检查使用修复后的几何 other checks use the repaired shape)",
+            reason=r.reason, location=list(r.location) if r.location else None, repair=outcome,
+        )
+        return r
+
+    def _invalid_county(self, county):
+        # Level 0 stands for the county outline, which level 1 must tile.
+        fixed = self._invalid_finding(0, [], county, " of the county outline 县界").geometry
+        return None if shapely.is_empty(fixed) else fixed
 
     def _metric(self, geoms) -> np.ndarray:
         return _to_metric(np.asarray(geoms, dtype=object), self.cfg.metric_crs)
@@ -245,20 +384,17 @@ class _Run:
         for i in np.flatnonzero(empty | ~ok_type):
             self.usable[i] = False
             what = "empty" if empty[i] else raw[i].geom_type
+            shown = None if empty[i] or not np.isfinite(shapely.get_coordinates(raw[i])).all() else raw[i]
             self.add(
-                "invalid", ERROR, self.levels[i], [self.codes[i]], 0.0, None if empty[i] else raw[i],
+                "invalid", ERROR, self.levels[i], [self.codes[i]], 0.0, shown,
                 f"几何为空或非面 geometry is {what}, expected (Multi)Polygon", reason=what,
             )
         for i in np.flatnonzero(~valid & ~empty & ok_type):
-            reason = shapely.is_valid_reason(raw[i])
-            m = _LOCATION.search(reason)
-            where = shapely.Point(float(m.group(1)), float(m.group(2))) if m else raw[i]
             self.repaired[i] = True
-            self.add(
-                "invalid", ERROR, self.levels[i], [self.codes[i]], 0.0, where,
-                f"几何无效 invalid geometry: {reason} (其余检查使用修复后的几何 other checks use the repaired shape)",
-                reason=reason,
-            )
+            fixed = self._invalid_finding(self.levels[i], [self.codes[i]], raw[i], "").geometry
+            self.geom[i] = fixed
+            if shapely.is_empty(fixed):
+                self.usable[i] = False
 
     def check_hierarchy(self) -> None:
         seen: set[str] = set()
@@ -296,10 +432,14 @@ class _Run:
             sel = np.flatnonzero((owner == k) & big)
             order = sel[np.argsort(areas[sel])]
             detached = shapely.multipolygons(parts[order[:-1]])
+            smaller = float(areas[order[:-1]].sum())
+            # Nothing is removed: the finding shows the parts apart from the largest so the
+            # planner can see where the grid is not contiguous.
             self.add(
-                "multipart", WARNING, self.levels[i], [self.codes[i]], float(areas[order[:-1]].sum()),
-                detached,
-                f"网格不连续 multipart: {counts[k]} separate parts (largest kept, {counts[k] - 1} detached)",
+                "multipart", WARNING, self.levels[i], [self.codes[i]], smaller, detached,
+                f"网格不连续 multipart: {counts[k]} 个分离部分均保留 {counts[k]} separate parts, all kept; "
+                f"除最大部分外的 {counts[k] - 1} 个部分共 {smaller:,.1f} m² "
+                f"(the {counts[k] - 1} smaller, shown here)",
                 parts=int(counts[k]),
             )
 

@@ -9,11 +9,14 @@ The grid table needs (code text, level int, parent_code text, geom geometry(Mult
 the county table needs a ``geom`` column (rows are unioned).
 
 Findings have the same shape as the pure method's; slivers are not told apart here, so a pure
-``sliver`` finding corresponds to a ``gap`` or ``overlap`` one (see ``details["of"]``).
+``sliver`` finding corresponds to a ``gap`` or ``overlap`` one (see ``details["of"]``). Invalid
+rows are reported (``sql_invalid``, ST_IsValidDetail's reason and location) before the other
+checks use their repaired shape, as in the pure method.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -25,6 +28,7 @@ from .validation import ERROR, Finding, GridFeature, ValidationConfig
 __all__ = [
     "create_grid_table",
     "sql_gaps",
+    "sql_invalid",
     "sql_outside_parent",
     "sql_overlaps",
     "sql_validate",
@@ -58,6 +62,25 @@ def _county(county_table: str) -> str:
 
 def _geom(value: Any) -> shapely.Geometry:
     return shapely.from_wkb(bytes(value))
+
+
+def sql_invalid(cursor: Any, table: str) -> list[Finding]:
+    """Invalid rows, each with GEOS's reason and the point it names (ST_IsValidDetail)."""
+    cursor.execute(
+        f"""
+        SELECT code, level, d.reason, ST_X(d.location), ST_Y(d.location)
+        FROM {_ident(table)} t, LATERAL ST_IsValidDetail(t.geom) d
+        WHERE t.geom IS NOT NULL AND NOT d.valid
+        ORDER BY level, code
+        """
+    )
+    out = []
+    for code, level, reason, x, y in cursor.fetchall():
+        location = [float(x), float(y)] if x is not None and math.isfinite(x) and math.isfinite(y) else None
+        where = f" at {x:.6f}, {y:.6f}" if location else ""
+        out.append(Finding("invalid", ERROR, level, [code], 0.0, shapely.Point(*location) if location else None,
+                           f"几何无效 invalid geometry: {reason}{where}", {"reason": reason, "location": location}))
+    return out
 
 
 def sql_overlaps(cursor: Any, table: str, *, min_area_m2: float = 0.5) -> list[Finding]:
@@ -180,10 +203,11 @@ def sql_outside_parent(
 def sql_validate(
     cursor: Any, table: str, county_table: str | None, config: ValidationConfig | None = None
 ) -> list[Finding]:
-    """All three SQL checks with the pure method's thresholds."""
+    """All four SQL checks with the pure method's thresholds."""
     cfg = config or ValidationConfig()
     return (
-        sql_gaps(cursor, table, county_table, min_area_m2=cfg.min_area_m2, tolerance_m=cfg.edge_tolerance_m)
+        sql_invalid(cursor, table)
+        + sql_gaps(cursor, table, county_table, min_area_m2=cfg.min_area_m2, tolerance_m=cfg.edge_tolerance_m)
         + sql_overlaps(cursor, table, min_area_m2=cfg.min_area_m2)
         + sql_outside_parent(cursor, table, county_table, min_area_m2=cfg.min_area_m2)
     )

@@ -170,6 +170,7 @@
   var findingsLayer = L.geoJSON(null, {
     pane: "findings", renderer: findingsRenderer, pmIgnore: true, snapIgnore: true,
     style: function (f) { return findingStyle(f.properties); },
+    pointToLayer: function (feature, latlng) { return findingPoint(feature.properties, latlng); },
     onEachFeature: function (feature, layer) {
       layer.bindTooltip(el("span", null, findingTitle(feature.properties)), { sticky: true });
     },
@@ -425,9 +426,22 @@
     if (f.kind === "blind_spot") return FINDING_STYLES.blind;
     return FINDING_STYLES[f.severity] || FINDING_STYLES.info;
   }
+  // An invalid geometry is found at a point (where GEOS says the ring crosses itself): a ring
+  // marker drawn on the findings pane, not a default pin image.
+  function findingPoint(f, latlng) {
+    return L.circleMarker(latlng, Object.assign({}, findingStyle(f), {
+      pane: "findings", renderer: findingsRenderer, radius: 9, fillOpacity: 0.25,
+    }));
+  }
+  function findingLocation(f) {
+    var loc = f.details && f.details.location;
+    if (!loc || loc.length !== 2) return "";
+    return T.location + "：" + Number(loc[0]).toFixed(6) + ", " + Number(loc[1]).toFixed(6);
+  }
   function findingTitle(f) {
+    var what = f.kind === "invalid" || f.kind === "repaired" ? findingLocation(f) : formatArea(f.area_m2);
     return "[" + (T["sev" + f.severity.charAt(0).toUpperCase() + f.severity.slice(1)] || f.severity) + "] " +
-      kindName(f.kind) + " · " + formatArea(f.area_m2);
+      kindName(f.kind) + (what ? " · " + what : "");
   }
   function clearFindings() {
     findingsLayer.clearLayers();
@@ -452,6 +466,7 @@
       return (order[a.severity] - order[b.severity]) || (b.area_m2 - a.area_m2);
     }).forEach(function (f) {
       var li = el("li", "finding finding-" + f.severity + (f.kind === "blind_spot" ? " finding-blind" : ""));
+      li.dataset.kind = f.kind;
       var btn = el("button", "finding-btn");
       btn.type = "button";
       btn.appendChild(el("span", "finding-title", findingTitle(f)));
@@ -462,6 +477,7 @@
         layer = L.geoJSON({ type: "Feature", geometry: f.geometry, properties: f }, {
           pane: "findings", renderer: findingsRenderer, pmIgnore: true, snapIgnore: true,
           style: function () { return findingStyle(f); },
+          pointToLayer: function (feature, latlng) { return findingPoint(f, latlng); },
           onEachFeature: function (feature, l) { l.bindTooltip(el("span", null, findingTitle(f)), { sticky: true }); },
         });
         findingsLayer.addLayer(layer);
@@ -649,9 +665,13 @@
     form.append("file", file);
     if ($("import-level").value) form.append("level", $("import-level").value);
     form.append("version", String(state.edition.version));
+    if ($("import-repair").checked) form.append("repair", "1");
     api("POST", editionUrl(state.edition.id, "import"), form).then(function (res) {
       $("import-file").value = "";
-      return handleEditResult(res, T.imported);
+      var repairs = (res.repairs || []).length;
+      root.dataset.repairs = String(repairs);
+      // Every repair is listed with the findings; the status says how many there were.
+      return handleEditResult(res, T.imported + (repairs ? " · " + T.repairedCount + " " + repairs : ""));
     }).catch(showError);
   });
 

@@ -11,7 +11,8 @@ from gisgrid.boundaries.models import Edition
 class Command(BaseCommand):
     help = (
         "Import grids from GeoJSON, GeoPackage or Shapefile in any CRS into a new draft edition "
-        "(or into an existing draft with --into). All or nothing."
+        "(or into an existing draft with --into). All or nothing. Invalid polygons are refused, each named "
+        "with its reason and location, unless --repair; every repair is reported."
     )
 
     def add_arguments(self, parser):
@@ -20,7 +21,8 @@ class Command(BaseCommand):
         parser.add_argument("--level", type=int, choices=[1, 2, 3], help="all features are of this level")
         parser.add_argument("--source-crs", help="CRS of the file when it declares none or a wrong one (e.g. EPSG:4490)")
         parser.add_argument("--gcj02", action="store_true", help="the coordinates are GCJ-02 (AMap/Tencent web maps)")
-        parser.add_argument("--repair", action="store_true", help="repair invalid polygons with make_valid (warns)")
+        parser.add_argument("--repair", action="store_true", help="repair invalid polygons (make_valid, structure method) and report each repair: "
+                                 "reason, location, parts before/after, area lost or gained")
         parser.add_argument("--layer", help="layer name in a GeoPackage")
         parser.add_argument("--into", type=int, help="add to this draft edition instead of creating one")
         parser.add_argument("--name", default="", help="name of the new edition")
@@ -46,6 +48,13 @@ class Command(BaseCommand):
                     county = importing.read_county(Path(o["county"]))[0]
                 except (OSError, ValueError, KeyError, IndexError) as exc:
                     raise CommandError(f"--county {o['county']}: cannot read the outline: {exc}") from None
+                try:
+                    county, fixed = importing.check_county(county, repair=o["repair"])
+                except importing.GridImportError as exc:
+                    raise CommandError(f"--county {o['county']}: {exc}") from None
+                if fixed is not None:
+                    read.warnings.append(f"--county {o['county']}: 已修复无效几何 repaired invalid geometry "
+                                         f"({fixed.why}): {fixed.changes()}")
             result = importing.import_rows(read, edition=into, edition_name=o["name"] or f"导入 {o['path']}",
                                            county_geom=county, county_code=o["county_code"],
                                            county_name=o["county_name"])
@@ -53,8 +62,9 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         for w in read.warnings:
             self.stderr.write(self.style.WARNING(f"warning: {w}"))
+        repaired = f"; {len(read.repairs)} invalid geometries repaired (see warnings)" if read.repairs else ""
         self.stdout.write(self.style.SUCCESS(
-            f"imported {result.created} grids into draft edition {result.edition.pk} ({read.source_crs})"))
+            f"imported {result.created} grids into draft edition {result.edition.pk} ({read.source_crs}){repaired}"))
         if o["publish"]:
             try:
                 editions.publish(result.edition)

@@ -1,7 +1,8 @@
 """./run manage validate_grids PATH [--format json|text] [--county PATH]: check a grid file.
 
 Exit status 0 when no errors (warnings and blind spots allowed), 1 when errors, 2 when the
-file cannot be read.
+file cannot be read. Geometries are checked as the file holds them: an invalid one is an
+``invalid`` error at the point GEOS names, never repaired before the checks see it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from gisgrid.boundaries.validation import GridFeature, ValidationConfig, has_err
 
 
 class Command(BaseCommand):
-    help = "Validate a grid file shaped like geodata/heyang/grids.geojson: gaps, overlaps, slivers, blind spots..."
+    help = ("Validate a grid file shaped like geodata/heyang/grids.geojson: invalid geometries (with their "
+            "location), gaps, overlaps, slivers, blind spots...")
 
     def add_arguments(self, parser):
         parser.add_argument("path")
@@ -32,14 +34,12 @@ class Command(BaseCommand):
     def handle(self, *args, **o):
         path = Path(o["path"])
         try:
-            # Invalid geometries are findings here, not reasons to stop: repair only to read.
+            # Geometries exactly as the file has them: an invalid, empty or missing one is a
+            # finding (with its location), never repaired here behind the report's back.
             read = importing.read_grid_file(path, importing.FieldMap.parse(o["map"]), source_crs=o["source_crs"],
-                                            gcj02=o["gcj02"], repair=False, progress=False)
+                                            gcj02=o["gcj02"], keep_invalid=True, progress=False)
         except importing.GridImportError as exc:
-            if "invalid geometry" not in str(exc):
-                raise CommandError(str(exc), returncode=2) from None
-            read = importing.read_grid_file(path, importing.FieldMap.parse(o["map"]), source_crs=o["source_crs"],
-                                            gcj02=o["gcj02"], repair=True, progress=False)
+            raise CommandError(str(exc), returncode=2) from None
         county_path = Path(o["county"]) if o["county"] else path.with_name("county.geojson")
         county = None
         if county_path.exists():
