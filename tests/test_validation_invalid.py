@@ -460,3 +460,33 @@ def test_planner_import_refuses_an_invalid_layer_then_repairs_and_lists_it(page,
     assert village.code in repaired.inner_text() and f"{x:.6f}, {y:.6f}" in repaired.inner_text()
     page.screenshot(path="/tmp/planner-repaired.png")
     assert not page.errors, page.errors
+
+
+def test_admin_grid_form_refuses_a_bow_tie_naming_the_point(heyang_db):
+    from django.contrib import admin
+    from django.contrib.auth.models import User
+    from django.forms.models import model_to_dict
+    from django.test import RequestFactory
+
+    from gisgrid.boundaries import editions
+    from gisgrid.boundaries.models import Grid
+
+    draft = editions.create_draft("admin bow-tie")
+    grid = Grid.objects.filter(edition=draft, level=3).order_by("code").first()
+    request = RequestFactory().get("/admin/")
+    request.user = User.objects.get(username="admin")
+    # The form the admin itself builds (its Leaflet widget reads GeoJSON in WGS-84).
+    GridForm = admin.site._registry[Grid].get_form(request, grid)  # noqa: N806
+    data = {k: v for k, v in model_to_dict(grid).items() if v is not None}
+    # A bow-tie whose rings cross at (110.15, 35.24).
+    data["geom"] = json.dumps({"type": "MultiPolygon", "coordinates": [[
+        [[110.14, 35.23], [110.16, 35.25], [110.16, 35.23], [110.14, 35.25], [110.14, 35.23]]]]})
+    form = GridForm(data=data, instance=grid)
+    assert not form.is_valid()
+    message = " ".join(form.errors["geom"])
+    assert "Self-intersection" in message and "110.150000, 35.240000" in message
+    # The same grid with its own (valid) shape passes the form's geometry check.
+    data["geom"] = grid.geom.json
+    form = GridForm(data=data, instance=grid)
+    form.is_valid()
+    assert "geom" not in form.errors

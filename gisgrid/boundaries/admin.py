@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin
 from leaflet.admin import LeafletGeoAdmin
 
@@ -59,8 +60,30 @@ class EditionAdmin(AuditedAdmin):
     exclude = ["county_geom"]
 
 
+class GridForm(forms.ModelForm):
+    """Refuses an invalid drawing, naming GEOS's reason and where: a validator reports, and the
+    admin must not store what every edit on the draft would then refuse."""
+
+    class Meta:
+        model = Grid
+        fields = "__all__"  # noqa: DJ007 (the admin's fieldsets decide what is shown)
+
+    def clean_geom(self):
+        from . import geometry
+        from .validation import invalid_reason, where_text
+
+        geom = self.cleaned_data.get("geom")
+        if geom is not None:
+            shape = geometry.from_geos(geom)
+            if not shape.is_valid:
+                reason, location = invalid_reason(shape)
+                raise forms.ValidationError(f"无效图形 (invalid geometry): {reason}{where_text(location)}")
+        return geom
+
+
 @admin.register(Grid)
 class GridAdmin(AuditedGeoAdmin):
+    form = GridForm
     list_display = ["code", "name", "level", "kind", "unit", "edition", "area_m2"]
     list_filter = ["level", "kind", "edition"]
     search_fields = ["code", "name"]
