@@ -11,6 +11,8 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from gisgrid.db_errors import database_failure, failure_body
+
 log = logging.getLogger(__name__)
 
 
@@ -25,6 +27,13 @@ STATUS_CODES = {401: "not_authenticated", 403: "permission_denied", 404: "not_fo
 
 
 def exception_handler(exc, context):
+    failure = database_failure(exc)
+    if failure is not None:
+        # PostgreSQL down or restarting, a statement timeout, a deadlock that escaped retries:
+        # nothing was committed, so the client is told to retry (gisgrid/db_errors.py).
+        request = context.get("request")
+        log.warning("%s %s: %s (%s)", getattr(request, "method", "?"), getattr(request, "path", "?"), failure.code, exc)
+        return Response(failure_body(failure), status=503, headers={"Retry-After": str(failure.retry_after_s)})
     if isinstance(exc, RequestDataTooBig):
         # Django would answer with an HTML page; API clients get JSON naming the body.
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // (1024 * 1024)

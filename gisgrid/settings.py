@@ -13,6 +13,23 @@ DEBUG = os.environ.get("GISGRID_DEBUG", "0") == "1"
 ALLOWED_HOSTS = os.environ.get("GISGRID_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
 
 
+def _connection_options() -> dict:
+    """libpq options: a connect timeout always; statement and idle-in-transaction timeouts only
+    when the environment sets them, which `./run serve` does for the served app (30 s, 60 s) so
+    one slow query or a transaction left open cannot hold a connection, while management
+    commands (load, validate, bench) run as long as they need (docs/operations.md)."""
+    options = {"connect_timeout": int(os.environ.get("GISGRID_DB_CONNECT_TIMEOUT_S", "5"))}
+    server = []
+    for env, guc in (("GISGRID_DB_STATEMENT_TIMEOUT_MS", "statement_timeout"),
+                     ("GISGRID_DB_IDLE_TX_TIMEOUT_MS", "idle_in_transaction_session_timeout")):
+        value = os.environ.get(env, "").strip()
+        if value:
+            server.append(f"-c {guc}={int(value)}")
+    if server:
+        options["options"] = " ".join(server)
+    return options
+
+
 def _database_from_url(url: str) -> dict:
     parts = urlparse(url)
     return {
@@ -25,7 +42,10 @@ def _database_from_url(url: str) -> dict:
         # Keep connections open across requests: a new connection per lookup is what makes
         # MapIt's point lookups cost tens of milliseconds.
         "CONN_MAX_AGE": 600,
+        # A connection broken by a PostgreSQL restart is noticed at the next request's first
+        # query and replaced, so the server recovers with no restart (tests/test_server_faults.py).
         "CONN_HEALTH_CHECKS": True,
+        "OPTIONS": _connection_options(),
     }
 
 
@@ -59,6 +79,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # A database failure in a plain view (pages, /healthz, admin) is a 503 with Retry-After.
+    "gisgrid.db_errors.DatabaseFailureMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -152,7 +174,9 @@ GISGRID_NEAR_BOUNDARY_M = 20.0
 
 # Patrols (docs/patrols.md). Filters follow Traccar's names; each threshold None = off.
 GISGRID_PATROL_FILTERS = {
-    "future_s": 86400,        # more than a day ahead of the server clock
+    # More than 5 min ahead of the server clock: phone clocks drift by seconds, while a fix hours
+    # ahead is a time zone mistake that would show up live with a negative age.
+    "future_s": float(os.environ.get("GISGRID_PATROL_FUTURE_S", "300")),
     "max_age_days": 30,       # older than this (phones do upload days late; a month is plenty)
     "max_accuracy_m": 100.0,  # reported accuracy (or hdop from OsmAnd) worse than this
     "min_period_s": 1.0,      # closer in time than this to the fix before it

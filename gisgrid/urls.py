@@ -19,5 +19,8 @@ urlpatterns = [
     path("", include("gisgrid.web.urls")),
 ]
 
+# JSON for the API, 503 + Retry-After for database failures (gisgrid/db_errors.py).
+handler500 = "gisgrid.db_errors.server_error"
+
 admin.site.site_header = "gisgrid 网格化管理平台"
 admin.site.site_title = "gisgrid"

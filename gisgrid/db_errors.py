@@ -1,0 +1,106 @@
+"""Failures a client should simply retry are answered 503 with Retry-After, never as an HTML 500.
+
+PostgreSQL down or restarting, a statement cut off by `statement_timeout`, a deadlock that
+escaped the pipeline's own retries: the request did not complete and nothing of it was
+committed (each write runs in one transaction), so the answer tells phones and pages to come
+back. The connection that failed is replaced at the next request (CONN_HEALTH_CHECKS), so the
+server recovers by itself when the database does.
+
+Three places answer: the DRF exception handler (gisgrid/api_errors.py) for API views, the
+middleware below for plain Django views, and `server_error` (handler500) for whatever escapes
+elsewhere, e.g. a session saved after the view answered.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import psycopg.errors as pg
+from django.db import InterfaceError, InternalError, OperationalError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Failure:
+    code: str
+    detail: str
+    retry_after_s: int
+
+
+UNAVAILABLE = Failure("database_unavailable", "数据库暂不可用，请稍后重试 (database unavailable, retry later)", 5)
+TIMEOUT = Failure("statement_timeout", "查询超时已取消，请缩小范围或稍后重试 (query took too long and was cancelled)", 5)
+BUSY = Failure("database_busy", "数据库繁忙，请重试 (database busy, retry)", 1)
+
+
+def database_failure(exc: BaseException | None) -> Failure | None:
+    """What to tell the client about `exc`, if it is a database failure worth retrying."""
+    if not isinstance(exc, (OperationalError, InterfaceError, InternalError)):
+        return None
+    cause = exc.__cause__
+    if isinstance(cause, pg.QueryCanceled):
+        return TIMEOUT
+    if isinstance(cause, (pg.DeadlockDetected, pg.SerializationFailure, pg.LockNotAvailable)):
+        return BUSY
+    if isinstance(exc, InternalError) and not isinstance(cause, pg.IdleInTransactionSessionTimeout):
+        return None  # a genuine internal error is a bug, not something to retry
+    return UNAVAILABLE
+
+
+def failure_body(failure: Failure) -> dict:
+    return {"error": failure.code, "detail": failure.detail}
+
+
+def failure_response(request: HttpRequest, failure: Failure) -> HttpResponse:
+    if _wants_json(request):
+        response: HttpResponse = JsonResponse(failure_body(failure), status=503,
+                                              json_dumps_params={"ensure_ascii": False})
+    else:
+        response = HttpResponse(_page(failure.detail), status=503, content_type="text/html; charset=utf-8")
+    response["Retry-After"] = str(failure.retry_after_s)
+    return response
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    path = request.path
+    accept = request.headers.get("Accept", "")
+    return path.startswith("/api/") or path == "/healthz" or ("json" in accept and "html" not in accept)
+
+
+def _page(detail: str) -> str:
+    return (f'<!doctype html><html lang="zh-Hans"><meta charset="utf-8"><title>{detail}</title>'
+            f"<p>{detail}</p></html>")
+
+
+class DatabaseFailureMiddleware:
+    """Plain Django views (pages, /healthz, the admin): a database failure becomes a 503."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
+        failure = database_failure(exc)
+        if failure is None:
+            return None
+        log.warning("%s %s: %s (%s)", request.method, request.path, failure.code, exc)
+        return failure_response(request, failure)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: JSON for the API, retryable database failures as 503; Django has already
+    logged the traceback."""
+    failure = database_failure(sys.exc_info()[1])
+    if failure is not None:
+        return failure_response(request, failure)
+    detail = "服务器内部错误 (internal server error)"
+    if _wants_json(request):
+        return JsonResponse({"error": "server_error", "detail": detail}, status=500,
+                            json_dumps_params={"ensure_ascii": False})
+    return HttpResponse(_page(detail), status=500, content_type="text/html; charset=utf-8")
