@@ -29,6 +29,17 @@ def heyang_loaded(django_db_setup, django_db_blocker):
         _ensure_heyang()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def stop_group_committer(django_db_setup):
+    """A test that sent a single fix outside a transaction (live_server, transactional_db)
+    started this process's group committer, which keeps a connection to the test database:
+    stop it before the database is dropped."""
+    yield
+    from gisgrid.patrols.ingest import group_commit
+
+    group_commit.shutdown()
+
+
 @pytest.fixture
 def heyang_db(heyang_loaded, django_db_blocker, db):
     # A transactional test elsewhere may have flushed the tables: load again when gone.

@@ -1,9 +1,11 @@
 from django.contrib import admin, messages
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from gisgrid.audit import log
 
 from .ingest import auth
+from .ingest.times import readable, unreadable_text
 from .models import Device, DeviceCounter, PatrolSession, Position, RejectedPosition
 
 
@@ -19,12 +21,12 @@ class CounterInline(admin.TabularInline):
 
 @admin.register(Device)
 class DeviceAdmin(admin.ModelAdmin):
-    list_display = ["identifier", "person", "datum", "speed_unit", "active", "last_fix_time", "accepted_count"]
+    list_display = ["identifier", "person", "datum", "speed_unit", "tz", "active", "last_fix", "accepted_count"]
     list_filter = ["active", "datum", "speed_unit"]
     search_fields = ["identifier", "person__name"]
     raw_id_fields = ["person", "user"]
-    exclude = ["token_hash", "dirty_start", "dirty_end"]
-    readonly_fields = ["last_fix_time", "last_received_at", "last_point", "last_speed_mps", "last_battery",
+    exclude = ["token_hash", "dirty_start", "dirty_end", "last_fix_time"]
+    readonly_fields = ["last_fix", "last_received_at", "last_point", "last_speed_mps", "last_battery",
                        "last_codes", "accepted_count", "created_at"]
     inlines = [CounterInline]
     actions = ["issue_token"]
@@ -38,9 +40,33 @@ class DeviceAdmin(admin.ModelAdmin):
             log.record(request.user, "device.token_rotated", device)
             self.message_user(request, f"{device.identifier}: {token}", messages.WARNING)
 
+    def get_queryset(self, request):
+        # The dirty span is never shown; the last fix time is read through readable() (see last_fix).
+        return (super().get_queryset(request).defer("dirty_start", "dirty_end", "last_fix_time")
+                .annotate(last_fix_readable=readable("last_fix_time"),
+                          last_fix_text=unreadable_text("last_fix_time")))
+
+    @admin.display(description=_("最后定位时间"), ordering="last_fix_time")
+    def last_fix(self, obj):
+        return shown_time(getattr(obj, "last_fix_readable", None), getattr(obj, "last_fix_text", None))
+
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        log.record(request.user, "device.changed" if change else "device.created", obj)
+        if change:
+            # Only what the form changed: the last position and the counters on the row move with
+            # every fix ingest stores, and the values this form loaded are already stale.
+            obj.save(update_fields=form.changed_data)
+        else:
+            super().save_model(request, obj, form, change)
+        log.record(request.user, "device.changed" if change else "device.created", obj,
+                   **({"changed": form.changed_data} if change else {}))
+
+
+def shown_time(value, text: str | None) -> str:
+    """A stored time for display: local time, or PostgreSQL's text of a time Python cannot hold
+    (written before ingest bounded fix times), so one such row never breaks a page."""
+    if value is not None:
+        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S%z")
+    return f"{text} (无法读取 unreadable)" if text else "-"
 
 
 class ReadOnly(admin.ModelAdmin):
@@ -61,8 +87,22 @@ class PositionAdmin(ReadOnly):
 
 @admin.register(RejectedPosition)
 class RejectedPositionAdmin(ReadOnly):
-    list_display = ["device", "received_at", "fix_time", "reasons", "detail"]
+    list_display = ["device", "received_at", "fix", "reasons", "detail"]
     search_fields = ["device__identifier"]
+    fields = ["device", "received_at", "source", "fix", "raw_lon", "raw_lat", "accuracy_m", "reasons", "detail",
+              "payload"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        # Only the device's identifier is shown: its other columns are not loaded either.
+        return (super().get_queryset(request).select_related("device")
+                .only(*[f.name for f in RejectedPosition._meta.concrete_fields if f.name != "fix_time"],
+                      "device__identifier")
+                .annotate(fix_readable=readable("fix_time"), fix_text=unreadable_text("fix_time")))
+
+    @admin.display(description=_("定位时间"), ordering="fix_time")
+    def fix(self, obj):
+        return shown_time(getattr(obj, "fix_readable", None), getattr(obj, "fix_text", None))
 
 
 @admin.register(PatrolSession)

@@ -24,8 +24,10 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import serializers
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -34,10 +36,10 @@ from gisgrid.api_errors import BadParameter
 from gisgrid.boundaries.datums import CRS_CHOICES
 from gisgrid.boundaries.models import Person
 
-from .ingest import filters, gpx, osmand, traccar_json
-from .ingest.auth import DeviceAuthError, authenticate
+from .ingest import filters, gpx, group_commit, osmand, times, traccar_json
+from .ingest.auth import DeviceAuthError, authenticate, credentials, devices_cache
 from .ingest.osmand import Decoded
-from .ingest.pipeline import IngestResult, ingest
+from .ingest.pipeline import IngestResult, Submission, ingest
 from .ingest.records import BadFix, DecodeError
 from .models import Device, DeviceCounter, RejectedPosition
 from .params import parse_person
@@ -57,8 +59,24 @@ def error_body(code: str, detail: str, field: str, reason: str | None = None) ->
     return {"error": code, "detail": detail, "fields": {field: [reason or detail]}}
 
 
+class JsonOnly(BaseContentNegotiation):
+    """Phones take JSON whatever they send in Accept; choosing among renderers was measurable
+    work on every single-fix request (docs/ingest.md, "Speed")."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
 class ProtocolErrors:
     """Turns the ingest layer's own errors into the API's JSON error shape."""
+
+    # Device endpoints answer JSON only and read their bodies themselves (request.body, so the
+    # 8 MB DATA_UPLOAD_MAX_MEMORY_SIZE applies), never through DRF's parsers.
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = JsonOnly
 
     def handle_exception(self, exc):
         if isinstance(exc, DeviceAuthError):
@@ -67,6 +85,8 @@ class ProtocolErrors:
         if isinstance(exc, DecodeError):
             code = "too_large" if exc.status == 413 else "invalid"
             return Response(error_body(code, f"{exc.field}: {exc.reason}", exc.field, exc.reason), status=exc.status)
+        if isinstance(exc, group_commit.CommitterUnavailable):
+            return Response({"error": "ingest_busy", "detail": str(exc)}, status=503, headers={"Retry-After": "1"})
         return super().handle_exception(exc)
 
 
@@ -80,7 +100,9 @@ def device_token(request) -> str | None:
 
 
 def ingest_decoded(request, decoded: Decoded, now: dt.datetime) -> IngestResult:
-    """Authenticate every device named in the request, then run the pipeline."""
+    """Authenticate every device named in the request, then run the pipeline: small requests
+    (single fixes) through this process's group committer, which answers once their fixes are
+    committed together with those of concurrent requests (ingest/group_commit.py)."""
     # An item nobody claims cannot even be quarantined: it is a missing credential. (When no
     # item names a device, authenticate() says so itself.)
     unclaimed = [i for i, it in enumerate(decoded.items) if not it.device]
@@ -88,19 +110,33 @@ def ingest_decoded(request, decoded: Decoded, now: dt.datetime) -> IngestResult:
         i = unclaimed[0]
         raise DeviceAuthError(401, "missing_device", f"第 {i} 项缺少设备号 (item {i} has no device id)", "device_id")
     token = decoded.token or (request.query_params.get("token") or "").strip() or device_token(request)
-    devices = authenticate([it.device for it in decoded.items], token, decoded.tokens)
+    idents = [it.device for it in decoded.items]
+    grouped = group_commit.accepts(decoded.items)
+    devices = authenticate(idents, token, decoded.tokens, cache=devices_cache if grouped else None)
+    times.localise(decoded.items, devices)  # offset-less times are on the device's clock
+    if grouped:
+        return group_commit.submit(Submission(decoded.items, devices, decoded.source, now,
+                                              credentials=credentials(idents, token, decoded.tokens)))
     return ingest(decoded.items, devices, source=decoded.source, now=now)
 
 
 def ingest_response(decoded: Decoded, result: IngestResult) -> Response:
-    """200 with per-item outcomes; a request of one malformed point is a 400 naming its field
-    (the point is quarantined all the same)."""
+    """200 with one outcome per item, whatever the outcomes: every item of a request that got
+    this far was kept (stored, found stored, or quarantined). The OsmAnd app and Traccar Client
+    resend a refused point for ever and send nothing newer meanwhile, so a 4xx for a point the
+    server kept would block the phone for good. A malformed item is `rejected` with reason
+    `invalid`, its `detail`, and the `field` that was wrong."""
+    return Response(outcomes_body(result, decoded.items))
+
+
+def outcomes_body(result: IngestResult, items) -> dict:
+    """The result's counts and items, each malformed item naming its `field`."""
     body = result.as_dict()
-    only = decoded.items[0] if len(decoded.items) == 1 else None
-    if isinstance(only, BadFix):
-        return Response({**error_body("invalid", f"{only.field}: {only.reason}", only.field, only.reason), **body},
-                        status=400)
-    return Response(body)
+    bad = {i: it.field for i, it in enumerate(items) if isinstance(it, BadFix)}
+    for item in body["items"]:
+        if item["index"] in bad:
+            item["field"] = bad[item["index"]]
+    return body
 
 
 def read_json(request) -> object:
@@ -116,7 +152,8 @@ OSMAND_PARAMETERS = [
     OpenApiParameter("lat", float), OpenApiParameter("lon", float),
     OpenApiParameter("location", str, description="lat,lon (instead of lat and lon)"),
     OpenApiParameter("timestamp", str, description="epoch s (< 2147483647) or ms, ISO-8601, or yyyy-MM-dd HH:mm:ss; "
-                                                   "no offset = UTC; absent = time received"),
+                                                   "no offset = the device's time zone (county's by default); "
+                                                   "years 2000-2100; absent = time received"),
     OpenApiParameter("speed", float, description="设备登记的速度单位 (the device's unit: mps, kn or kmh)"),
     OpenApiParameter("bearing", float, description="or `heading`; degrees, negative = unknown"),
     OpenApiParameter("altitude", float), OpenApiParameter("accuracy", float, description="metres"),
@@ -238,9 +275,10 @@ class GpxView(APIView):
             points = gpx.decode(upload.read(), device.identifier)
         except DecodeError as exc:
             raise BadParameter(exc.field, exc.reason) from None
+        times.localise(points.items, {device.identifier: device})
         result = ingest(points.items, {device.identifier: device}, source="gpx", datum=datum)
         return Response({"device": device.identifier, "datum": datum, "points_read": points.points_read,
-                         "ignored": points.ignored, **result.as_dict()})
+                         "ignored": points.ignored, **outcomes_body(result, points.items)})
 
     def target_device(self, request, data) -> Device:
         ident, who = (data.get("device") or "").strip(), (data.get("person") or "").strip()
@@ -313,6 +351,7 @@ def _local(t: dt.datetime | None) -> str | None:
 
 
 def device_dict(d: Device, counters: dict[str, int]) -> dict:
+    """One device; `d` comes from readable_devices() (its fix time read defensively)."""
     last = None
     if d.last_point is not None:
         last = {"lon": d.last_point.x, "lat": d.last_point.y, "speed_mps": d.last_speed_mps,
@@ -321,8 +360,11 @@ def device_dict(d: Device, counters: dict[str, int]) -> dict:
         "identifier": d.identifier,
         "person": {"id": d.person.pk, "name": d.person.name, "role": d.person.role} if d.person else None,
         "datum": d.datum, "speed_unit": d.speed_unit, "active": d.active,
+        # The zone its times without an offset are read in, and whether it is the county's default.
+        "tz": times.device_zone(d).key, "tz_default": not d.tz,
         "live": bool(d.token_hash),  # False: GPX upload only
-        "created_at": _local(d.created_at), "last_fix_time": _local(d.last_fix_time),
+        "created_at": _local(d.created_at), "last_fix_time": _local(d.last_fix_readable),
+        **({"last_fix_time_unreadable": d.last_fix_text} if d.last_fix_text else {}),
         "last_received_at": _local(d.last_received_at), "last_position": last,
         # Accepted fixes are counted on the device row (one HOT update per batch), the rest
         # per reason in DeviceCounter.
@@ -337,7 +379,7 @@ class DevicesView(APIView):
 
     @extend_schema(operation_id="track_devices", responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
-        devices = list(Device.objects.select_related("person"))
+        devices = list(readable_devices().select_related("person"))
         counters: dict[int, dict[str, int]] = {}
         for device_id, name, count in DeviceCounter.objects.values_list("device_id", "name", "count"):
             counters.setdefault(device_id, {})[name] = count
@@ -345,12 +387,25 @@ class DevicesView(APIView):
                          "results": [device_dict(d, counters.get(d.pk, {})) for d in devices]})
 
 
+def readable_devices():
+    """Devices without the columns a list never shows, their last fix time read defensively: a
+    time written before ingest bounded fix times (say year 1 BC) is NULL plus its text, since
+    psycopg cannot load it and one such row would take the whole list down."""
+    return (Device.objects.defer("dirty_start", "dirty_end", "last_fix_time")
+            .annotate(last_fix_readable=times.readable("last_fix_time"),
+                      last_fix_text=times.unreadable_text("last_fix_time")))
+
+
 def rejected_dict(r: RejectedPosition) -> dict:
-    return {
+    """One quarantined fix; `r` comes with `fix_readable`/`fix_text` (see RejectedView)."""
+    d = {
         "id": r.pk, "device": r.device.identifier, "received_at": _local(r.received_at), "source": r.source,
-        "fix_time": _local(r.fix_time), "raw": {"lon": r.raw_lon, "lat": r.raw_lat},
+        "fix_time": _local(r.fix_readable), "raw": {"lon": r.raw_lon, "lat": r.raw_lat},
         "accuracy_m": r.accuracy_m, "reasons": r.reasons, "detail": r.detail, "payload": r.payload,
     }
+    if r.fix_text:
+        d["fix_time_unreadable"] = r.fix_text  # PostgreSQL's text of a time Python cannot hold
+    return d
 
 
 class RejectedView(APIView):
@@ -368,7 +423,13 @@ class RejectedView(APIView):
     )
     def get(self, request):
         q = request.query_params
-        qs = RejectedPosition.objects.select_related("device").order_by("-received_at", "-id")
+        # The fix time through SQL guards: rows from before fix times were bounded may hold
+        # times psycopg cannot load (1 BC, year 10000), and one must not break the list.
+        qs = (RejectedPosition.objects.select_related("device")
+              .only(*[f.name for f in RejectedPosition._meta.concrete_fields if f.name != "fix_time"],
+                    "device__identifier")
+              .annotate(fix_readable=times.readable("fix_time"), fix_text=times.unreadable_text("fix_time"))
+              .order_by("-received_at", "-id"))
         if q.get("device"):
             qs = qs.filter(device__identifier=q["device"])
         reason = q.get("reason")

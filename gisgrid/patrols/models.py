@@ -16,6 +16,8 @@ from django.utils.translation import gettext_lazy as _
 from gisgrid.boundaries.datums import CRS_CHOICES
 from gisgrid.boundaries.models import Edition, Person
 
+from .ingest.times import validate_time_zone
+
 
 class Device(models.Model):
     """A phone or tracker bound to one person; it proves itself with a secret token."""
@@ -33,6 +35,9 @@ class Device(models.Model):
     datum = models.CharField(_("坐标系"), max_length=10, default="wgs84",
                              choices=[(c, c) for c in CRS_CHOICES])
     speed_unit = models.CharField(_("速度单位"), max_length=4, choices=SpeedUnit.choices, default=SpeedUnit.MPS)
+    # Blank follows settings.TIME_ZONE, so a county's devices move with the county's setting.
+    tz = models.CharField(_("时区"), max_length=64, blank=True, default="", validators=[validate_time_zone],
+                          help_text=_("设备发送不带时差的时间按此 IANA 时区读取，如 Asia/Urumqi；留空为本县时区"))
     active = models.BooleanField(_("启用"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     # The last accepted fix, kept on the device so "where is everyone" is one small query.

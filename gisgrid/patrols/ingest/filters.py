@@ -22,7 +22,8 @@ EARTH_RADIUS_M = 6371008.8
 
 @dataclass(frozen=True)
 class FilterConfig:
-    future_s: float | None = 86400
+    # Phone clocks drift by seconds; a fix hours ahead is a time zone mistake, not drift.
+    future_s: float | None = 300
     max_age_days: float | None = 30
     max_accuracy_m: float | None = 100.0
     min_period_s: float | None = 1.0

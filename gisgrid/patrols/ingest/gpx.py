@@ -6,7 +6,9 @@ and waypoints marked places: they are read only when a file has no track at all,
 only the ones with a time (an untimed route point was never visited; it is counted as
 ignored, not quarantined).
 
-GPX times are UTC by the standard, so a time without an offset is read as UTC. `<hdop>` is
+GPX times are UTC by the standard, but phones and loggers do write local time without a zone;
+such a time is kept naive and read in the device's time zone like any other protocol's
+(times.py), and only years 2000-2100 are taken. `<hdop>` is
 taken as accuracy in metres when present: OsmAnd writes its accuracy there (as in its live
 tracking), and a true dimensionless HDOP (1–5) only makes the accuracy look good, never bad.
 Speed and course come from GPX 1.0's `<speed>`/`<course>` or from extensions of those names
@@ -15,7 +17,6 @@ Speed and course come from GPX 1.0's `<speed>`/`<course>` or from extensions of 
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -23,8 +24,9 @@ from dataclasses import dataclass, field
 import gpxpy
 import gpxpy.gpx
 
-from .osmand import FieldError, FieldReader, coordinates, unknown_if_negative
-from .records import BadFix, DecodeError, Fix
+from .osmand import FieldReader, coordinates, unknown_if_negative
+from .records import BadFix, DecodeError, FieldError, Fix
+from .times import bounded
 
 
 @dataclass
@@ -94,8 +96,8 @@ def _point(p: gpxpy.gpx.GPXTrackPoint | gpxpy.gpx.GPXRoutePoint | gpxpy.gpx.GPXW
            "time": p.time.isoformat() if p.time else None, "ele": p.elevation}
     r = FieldReader()
     latlon = r.read(coordinates, f"{where}.lat", p.latitude, f"{where}.lon", p.longitude)
-    time = _utc(p.time)
-    if time is None:
+    time = r.read(bounded, f"{where}.time", p.time) if p.time is not None else None
+    if p.time is None:
         r.errors.append(_missing_time(where))
     # Waypoints have no speed or course in gpxpy (GPX 1.0 gave them to track points only).
     speed = r.read(unknown_if_negative, f"{where}.speed", _first(getattr(p, "speed", None), _extension(p, "speed")))
@@ -112,12 +114,6 @@ def _point(p: gpxpy.gpx.GPXTrackPoint | gpxpy.gpx.GPXRoutePoint | gpxpy.gpx.GPXW
 
 def _missing_time(where: str) -> FieldError:
     return FieldError(f"{where}.time", "轨迹点没有时间 (point has no time)")
-
-
-def _utc(t: dt.datetime | None) -> dt.datetime | None:
-    if t is None:
-        return None
-    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
 
 
 def _first(*values):

@@ -7,9 +7,9 @@ Field rules follow Traccar's OsmAnd decoder so a device set up for Traccar works
 - `lat` + `lon`, or `location=lat,lon`.
 - `timestamp`: an integer below 2147483647 is seconds, a larger one milliseconds (the OsmAnd
   app sends milliseconds, Traccar Client seconds); text containing `T` is ISO-8601; anything
-  else `yyyy-MM-dd HH:mm:ss`. Text without a UTC offset is read as **UTC**, as Traccar does
-  (its JVM runs in UTC), so a device moved over from Traccar keeps its times. Missing: the
-  time the server received the request.
+  else `yyyy-MM-dd HH:mm:ss`. Text without a UTC offset is the device's local time, kept naive
+  here and read in the device's time zone after authentication (times.py). Only years
+  2000-2100 are taken. Missing: the time the server received the request.
 - `speed` stays in the device's unit (the OsmAnd app: m/s, Traccar Client: knots); the
   pipeline converts it with the device's `speed_unit`. Negative speed or bearing = unknown.
 - `accuracy` in metres; the OsmAnd app has no accuracy placeholder and puts it in `hdop`, so
@@ -28,23 +28,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .records import BadFix, Fix
+from .records import BadFix, FieldError, Fix
+from .times import parse_time
 
-# Traccar's cut-off between seconds and milliseconds (Java's Integer.MAX_VALUE).
-SECONDS_LIMIT = 2147483647
 POSITION_KEYS = frozenset({"lat", "lon", "location"})
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
-
-
-class FieldError(ValueError):
-    """One field of one fix that could not be read."""
-
-    def __init__(self, field: str, reason: str):
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
 
 
 @dataclass
@@ -65,12 +55,15 @@ def number(name: str, value: object) -> float | None:
     # JSON true/false are ints to Python; as a coordinate they are a client bug, not 1 and 0.
     if isinstance(value, bool):
         raise FieldError(name, f"not a number: {value!r}")
-    if isinstance(value, int | float):
-        result = float(value)
-    elif isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
-        result = float(value)
-    else:
-        raise FieldError(name, f"not a number: {_show(value)}")
+    try:
+        if isinstance(value, int | float):
+            result = float(value)
+        elif isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
+            result = float(value)
+        else:
+            raise FieldError(name, f"not a number: {_show(value)}")
+    except OverflowError:  # a JSON integer too large for a float
+        result = math.inf
     if not math.isfinite(result):
         raise FieldError(name, f"not a finite number: {_show(value)}")
     return result
@@ -93,32 +86,6 @@ def coordinates(lat_name: str, lat: object, lon_name: str, lon: object) -> tuple
     if not -180 <= x <= 180:
         raise FieldError(lon_name, f"longitude out of range -180..180: {x:g}")
     return y, x
-
-
-def parse_time(name: str, value: object) -> dt.datetime:
-    """A fix time by Traccar's rules (see the module docstring); always timezone-aware."""
-    if isinstance(value, bool) or value is None:
-        raise FieldError(name, f"not a time: {value!r}")
-    text = value.strip() if isinstance(value, str) else value
-    if isinstance(text, int | float) or _NUMBER.fullmatch(text):
-        return _epoch(name, float(text))
-    try:
-        if "T" in text:
-            parsed = dt.datetime.fromisoformat(text)
-        else:
-            parsed = dt.datetime.strptime(text, "%Y-%m-%d %H:%M:%S")
-    except ValueError:
-        raise FieldError(name, f"not a time (epoch seconds or ms, ISO-8601, yyyy-MM-dd HH:mm:ss): "
-                               f"{_show(value)}") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
-
-
-def _epoch(name: str, n: float) -> dt.datetime:
-    seconds = n if n < SECONDS_LIMIT else n / 1000
-    try:
-        return dt.datetime.fromtimestamp(seconds, dt.UTC)
-    except (OverflowError, OSError, ValueError):
-        raise FieldError(name, f"time out of range: {n:g}") from None
 
 
 def flag(name: str, value: object) -> bool:

@@ -2,18 +2,31 @@
 
 Everything is done for the whole batch at once (numpy masks, one locate call, one COPY), in one
 transaction: a batch is stored whole or not at all, and a replayed batch changes nothing but
-the counters.
+the counters. `ingest_many` runs the fixes of several requests as one batch (the group
+committer merges concurrent single-fix requests this way) and hands each request its own
+outcomes.
+
+Concurrency: the transaction first locks the rows of every device it names, in id order
+(`FOR NO KEY UPDATE`), and only then reads their stored neighbours. So two writers of the same
+device take turns and each judges its fixes against what the other stored, and since every
+writer takes its locks in the same order, overlapping batches cannot deadlock on them; rows are
+also written sorted by (device, time). Should PostgreSQL still report a deadlock or a
+serialisation failure (another writer that locks differently), the whole batch is run again,
+a few times, after a short random pause.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
+import random
+import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import psycopg
 import shapely
 from django.db import connection, transaction
 from django.utils import timezone
@@ -24,12 +37,25 @@ from gisgrid.boundaries.datums import to_wgs84
 from .. import partitions
 from ..models import Device
 from . import filters as F
+from .auth import DeviceAuthError, check
 from .records import BadFix, Fix
+
+log = logging.getLogger(__name__)
 
 SPEED_FACTORS = {"mps": 1.0, "kn": 0.514444, "kmh": 1 / 3.6}
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 # Neighbours older/newer than this are not looked up: beyond a session gap nothing is judged.
 _CONTEXT = dt.timedelta(hours=1)
+# Deadlock (40P01) and serialisation failure (40001): the transaction was rolled back whole
+# and running it again is safe. A few tries, each after a random pause that grows.
+RETRY_SQLSTATES = frozenset({"40P01", "40001"})
+RETRIES = 5
+RETRY_PAUSE_S = 0.01
+# Grid tagging reuses a thread's locate snapshot this long before asking which edition is
+# active again (a query per batch otherwise): a fix stored within a second of a publish may be
+# tagged with the edition before it. Coverage is computed from geometry, not from these tags.
+SNAPSHOT_REUSE_S = 1.0
+_held = threading.local()
 
 
 @dataclass
@@ -68,6 +94,20 @@ class IngestResult:
         }
 
 
+@dataclass
+class Submission:
+    """One request's decoded items, its authenticated devices, and when it was received."""
+
+    items: Sequence[Fix | BadFix]
+    devices: Mapping[str, Device]
+    source: str
+    now: dt.datetime
+    datum: str | None = None  # overrides the devices' own datum (GPX uploads say theirs)
+    # Identifier -> digest of the token the request presented, when its devices came from a
+    # cache: checked again against the locked device rows before anything is stored.
+    credentials: Mapping[str, str] | None = None
+
+
 def to_us(t: dt.datetime) -> int:
     return (t - _EPOCH) // dt.timedelta(microseconds=1)
 
@@ -88,23 +128,109 @@ def ingest(items: Sequence[Fix | BadFix], devices: Mapping[str, Device], *, sour
     `devices` maps each identifier in the batch to its (authenticated) Device; `datum`
     overrides the devices' own (GPX uploads say theirs).
     """
-    now = now or timezone.now()
+    sub = Submission(items, devices, source, now or timezone.now(), datum)
+    result = ingest_many([sub], cfg=cfg)[0]
+    if isinstance(result, DeviceAuthError):
+        raise result
+    return result
+
+
+def ingest_many(subs: Sequence[Submission], cfg: F.FilterConfig | None = None) -> list[IngestResult | DeviceAuthError]:
+    """Several requests' items as one batch in one transaction; one IngestResult per request.
+
+    The fixes are judged together (a fix's neighbours in time include the other requests'
+    fixes), the first copy of a (device, time) in arrival order is the one stored, and each
+    request's outcomes are indexed as its own items. A request whose `credentials` no longer
+    match its locked device rows gets a DeviceAuthError instead, and the others are run
+    without it. A deadlock or serialisation failure runs the batch again (RETRIES times at most,
+    after a random pause); any other error is raised, and then nothing is stored.
+    """
     cfg = cfg or F.FilterConfig.from_settings()
+    out: list[IngestResult | DeviceAuthError | None] = [None] * len(subs)
+    live = list(range(len(subs)))
+    safe = False
+    attempt = 0
+    while live:
+        try:
+            results = _ingest_once([subs[i] for i in live], cfg, on_conflict=safe)
+        except _Refused as exc:
+            for j, err in exc.errors.items():
+                out[live[j]] = err
+            live = [i for j, i in enumerate(live) if j not in exc.errors]
+            continue
+        except Exception as exc:
+            state = sqlstate(exc)
+            if state == "23505" and not safe:
+                # A position stored by a writer that did not lock the device (not this pipeline):
+                # the next run goes through the staging table and ON CONFLICT DO NOTHING.
+                safe = True
+                continue
+            if state not in RETRY_SQLSTATES or attempt == RETRIES:
+                raise
+            attempt += 1
+            pause = random.uniform(0, RETRY_PAUSE_S * 2 ** attempt)
+            log.warning("ingest: %s (sqlstate %s), try %d of %d after %.0f ms",
+                        type(exc).__name__, state, attempt + 1, RETRIES + 1, pause * 1000)
+            time.sleep(pause)
+            continue
+        for i, r in zip(live, results, strict=True):
+            out[i] = r
+        break
+    return out  # type: ignore[return-value]
+
+
+class _Refused(Exception):
+    """Requests (by position in the batch) whose devices failed the check under lock."""
+
+    def __init__(self, errors: dict[int, DeviceAuthError]):
+        super().__init__(f"{len(errors)} request(s) refused")
+        self.errors = errors
+
+
+def sqlstate(exc: BaseException) -> str | None:
+    """PostgreSQL's SQLSTATE of an error, whether psycopg's own or Django's wrapper of it."""
+    seen = 0
+    e: BaseException | None = exc
+    while e is not None and seen < 5:
+        state = getattr(e, "sqlstate", None)
+        if state:
+            return state
+        e, seen = e.__cause__ or e.__context__, seen + 1
+    return None
+
+
+def _ingest_once(subs: Sequence[Submission], cfg: F.FilterConfig, on_conflict: bool) -> list[IngestResult]:
+    items: list[Fix | BadFix] = []
+    owner: list[int] = []  # per item: which submission it came from
+    devices: dict[str, Device] = {}
+    for s_i, s in enumerate(subs):
+        items.extend(s.items)
+        owner.extend([s_i] * len(s.items))
+        devices.update(s.devices)
+    nows = [subs[o].now for o in owner]
+    sources = [subs[o].source for o in owner]
+    datums = [subs[o].datum for o in owner]
     outcomes: list[Outcome | None] = [None] * len(items)
     fixes = [(i, it) for i, it in enumerate(items) if isinstance(it, Fix)]
-    batch = _Batch.from_fixes(fixes, devices, now, datum)
+    batch = _Batch.from_fixes(fixes, devices, [nows[i] for i, _f in fixes], [sources[i] for i, _f in fixes],
+                              [datums[i] for i, _f in fixes])
     bits = batch.point_filters(cfg)
-    batch.load_context(bits == 0)
-    dup_status = batch.duplicates(bits)
-    bits |= batch.context_filters(bits, cfg)
-    accepted = bits == 0
     # Partitions before the transaction: creating one locks the parent table. Whole hours keep
     # the county's month (its offset is whole hours) while leaving few distinct values.
     hour = 3_600_000_000
     partitions.ensure_for_times(dt.datetime.fromtimestamp(t / 1e6, dt.UTC)
-                                for t in np.unique(batch.t_us[accepted] // hour * hour))
+                                for t in np.unique(batch.t_us[bits == 0] // hour * hour))
+    bad = [(i, it) for i, it in enumerate(items) if isinstance(it, BadFix)]
+    named = sorted({devices[it.device].pk for it in items})
     with transaction.atomic():
-        stored = _store_positions(batch, accepted, source, now)
+        rows = _lock_devices(named)
+        _recheck(subs, rows)
+        last = {d: r[:3] for d, r in rows.items()}
+        batch.load_context(bits == 0, last)
+        dup_status = batch.duplicates(bits)
+        bits |= batch.context_filters(bits, cfg)
+        accepted = bits == 0
+        stored = _store_positions(batch, accepted, on_conflict)
         # Lost a race with a concurrent copy of the same fix: that one is a duplicate replay.
         raced = accepted & ~stored
         dup_status[raced] = True
@@ -117,13 +243,52 @@ def ingest(items: Sequence[Fix | BadFix], devices: Mapping[str, Device], *, sour
             else:
                 outcomes[i] = Outcome(i, "rejected", F.reasons_of(int(bits[k])))
         quarantine = [(k, i) for k, (i, _f) in enumerate(fixes) if outcomes[i].status == "rejected"]
-        bad = [(i, it) for i, it in enumerate(items) if isinstance(it, BadFix)]
         for i, it in bad:
             outcomes[i] = Outcome(i, "rejected", ["invalid"], f"{it.field}: {it.reason}")
-        _store_quarantine(batch, bits, quarantine, bad, devices, source, now)
+        _store_quarantine(batch, bits, quarantine, bad, devices, nows, sources)
         _count(outcomes, items, devices)
-        _touch_devices(batch, accepted, now)
-    return IngestResult(outcomes)  # type: ignore[arg-type]
+        _touch_devices(batch, accepted)
+    # Back to each request's own numbering.
+    results = [IngestResult([]) for _ in subs]
+    base = 0
+    for s_i, s in enumerate(subs):
+        mine = outcomes[base:base + len(s.items)]
+        for o in mine:
+            o.index -= base
+        results[s_i].outcomes = mine  # type: ignore[assignment]
+        base += len(s.items)
+    return results
+
+
+def _lock_devices(ids: list[int]) -> dict[int, tuple]:
+    """Lock the batch's device rows in id order, and read each one's last stored fix (epoch µs,
+    lon, lat), token digest and `active`: every writer locks in the same order, so none waits
+    in a cycle."""
+    if not ids:
+        return {}
+    with connection.cursor() as cur:
+        cur.execute("SELECT id, (extract(epoch from last_fix_time) * 1000000)::bigint, "
+                    "ST_X(last_point), ST_Y(last_point), token_hash, active FROM patrols_device "
+                    "WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE", [ids])
+        return {r[0]: r[1:] for r in cur.fetchall()}
+
+
+def _recheck(subs: Sequence[Submission], rows: Mapping[int, tuple]) -> None:
+    """Raise _Refused for the requests whose devices were authenticated from a cache and have
+    since been deleted, disabled or given a new token (as the locked rows say)."""
+    errors = {}
+    for s_i, s in enumerate(subs):
+        for ident, digest in (s.credentials or {}).items():
+            dev = s.devices.get(ident)
+            row = rows.get(dev.pk) if dev is not None else None
+            try:
+                check(dev if row is not None else None, digest, ident,
+                      active=row[4] if row else None, token_hash=row[3] if row else None)
+            except DeviceAuthError as exc:
+                errors[s_i] = exc
+                break
+    if errors:
+        raise _Refused(errors)
 
 
 @dataclass
@@ -139,16 +304,21 @@ class _Batch:
     accuracy: np.ndarray
     speed: np.ndarray
     valid: np.ndarray
-    now_us: int
+    now_us: np.ndarray  # per fix: when its request was received
+    received: list[str]  # the same, as ISO text for COPY
+    source: list[str]
     context: tuple = ()
+    # Grid chains of the accepted fixes, by fix index: tagged once, used for the rows and for
+    # the devices' last positions.
+    chains: dict[int, str] = field(default_factory=dict)
 
     @classmethod
     def from_fixes(cls, fixes: list[tuple[int, Fix]], devices: Mapping[str, Device],
-                   now: dt.datetime, datum: str | None) -> _Batch:
+                   nows: list[dt.datetime], sources: list[str], datums: list[str | None]) -> _Batch:
         devs = [devices[f.device] for _i, f in fixes]
         raw_lon = np.array([_num(f.lon) for _i, f in fixes], dtype=float)
         raw_lat = np.array([_num(f.lat) for _i, f in fixes], dtype=float)
-        crs = [datum or d.datum for d in devs]
+        crs = [datum or d.datum for datum, d in zip(datums, devs, strict=True)]
         lon, lat = raw_lon.copy(), raw_lat.copy()
         for c in set(crs) - {"wgs84", "cgcs2000"}:
             m = np.array([x == c for x in crs]) & np.isfinite(raw_lon) & np.isfinite(raw_lat)
@@ -164,7 +334,9 @@ class _Batch:
             accuracy=np.array([_num(f.accuracy) for _i, f in fixes], dtype=float),
             speed=speed,
             valid=np.array([bool(f.valid) for _i, f in fixes], dtype=bool),
-            now_us=to_us(now),
+            now_us=np.array([to_us(t) for t in nows], dtype=np.int64),
+            received=[t.isoformat() for t in nows],
+            source=list(sources),
         )
 
     def point_filters(self, cfg: F.FilterConfig) -> np.ndarray:
@@ -179,10 +351,12 @@ class _Batch:
             bits[mask] |= F.BIT[name]
         return bits
 
-    def load_context(self, mask: np.ndarray, window: dt.timedelta = _CONTEXT) -> None:
+    def load_context(self, mask: np.ndarray, last: Mapping[int, tuple],
+                     window: dt.timedelta = _CONTEXT) -> None:
         """Stored fixes the filters judge the batch against: per device, those inside the
         batch's time range plus the one just before and just after it (within `window`), as
-        (dev, t_us, lon, lat, raw_lon, raw_lat).
+        (dev, t_us, lon, lat, raw_lon, raw_lat). `last` is each device's last stored fix, read
+        with its lock (_lock_devices).
 
         Phones mostly send in order: when a device's last stored fix is older than everything
         in the batch, that fix (kept on the device row) is the whole context and the position
@@ -198,23 +372,19 @@ class _Batch:
         np.minimum.at(lo, inv, self.t_us[mask])
         np.maximum.at(hi, inv, self.t_us[mask])
         w = int(window / dt.timedelta(microseconds=1))
-        with connection.cursor() as cur:
-            cur.execute("SELECT id, (extract(epoch from last_fix_time) * 1000000)::bigint, "
-                        "ST_X(last_point), ST_Y(last_point) FROM patrols_device WHERE id = ANY(%s)",
-                        [devs.tolist()])
-            last = {r[0]: r[1:] for r in cur.fetchall()}
-            rows = []
-            late = []
-            for j, d in enumerate(devs.tolist()):
-                t_last = last.get(d, (None,))[0]
-                if t_last is None:
-                    continue
-                if t_last < lo[j]:
-                    if t_last >= lo[j] - w:
-                        rows.append((d, t_last, last[d][1], last[d][2], np.nan, np.nan))
-                else:
-                    late.append(j)
-            if late:
+        rows = []
+        late = []
+        for j, d in enumerate(devs.tolist()):
+            t_last = last.get(d, (None,))[0]
+            if t_last is None:
+                continue
+            if t_last < lo[j]:
+                if t_last >= lo[j] - w:
+                    rows.append((d, t_last, last[d][1], last[d][2], np.nan, np.nan))
+            else:
+                late.append(j)
+        if late:
+            with connection.cursor() as cur:
                 rows += self._stored_around(cur, devs[late], lo[late], hi[late], w)
         if rows:
             cols = list(zip(*rows, strict=True))
@@ -309,7 +479,7 @@ _COLUMNS = ("device_id, fix_time, received_at, source, raw_lon, raw_lat, raw_crs
 def _tags(lon: np.ndarray, lat: np.ndarray) -> tuple[int | None, list[str], list[list[str]]]:
     """Edition, status and level codes per point, from locate's batch path."""
     try:
-        snap = locate.snapshot()
+        snap = _snapshot()
     except LookupError:  # no grids loaded yet: store the fixes untagged
         return None, [""] * len(lon), [[""] * len(lon) for _ in range(3)]
     res = snap.index.locate_many(lon, lat)
@@ -319,25 +489,37 @@ def _tags(lon: np.ndarray, lat: np.ndarray) -> tuple[int | None, list[str], list
     return snap.edition_id, status, levels
 
 
-def _store_positions(b: _Batch, accepted: np.ndarray, source: str, now: dt.datetime) -> np.ndarray:
-    """Store the accepted fixes; returns, per fix, whether this call stored it.
+def _snapshot() -> locate.Snapshot:
+    now = time.monotonic()
+    held = getattr(_held, "snapshot", None)
+    if held is not None and now - held[1] < SNAPSHOT_REUSE_S:
+        return held[0]
+    snap = locate.snapshot()
+    _held.snapshot = (snap, now)
+    return snap
 
-    The filters already dropped fixes that are stored, so the batch goes straight in with one
-    COPY. Only when a concurrent request stored some of the same fixes meanwhile does the COPY
-    fail; then the batch goes through a staging table and INSERT .. ON CONFLICT DO NOTHING.
+
+def _store_positions(b: _Batch, accepted: np.ndarray, on_conflict: bool) -> np.ndarray:
+    """Store the accepted fixes, sorted by (device, time); returns, per fix, whether this call
+    stored it.
+
+    The filters already dropped fixes that are stored (read under the devices' locks), so the
+    batch goes straight in with one COPY. Only a writer that does not take those locks can have
+    stored some of them meanwhile: then the COPY fails, the transaction is run again
+    (ingest_many) with `on_conflict`, and the batch goes through a staging table and
+    INSERT .. ON CONFLICT DO NOTHING.
     """
     stored = np.zeros(len(b.dev), dtype=bool)
     idx = np.flatnonzero(accepted)
     if not len(idx):
         return stored
-    rows = _position_rows(b, idx, source, now)
-    try:
-        with transaction.atomic(), connection.cursor() as cur:
+    idx = idx[np.lexsort((b.t_us[idx], b.dev[idx]))]
+    rows = _position_rows(b, idx)
+    if not on_conflict:
+        with connection.cursor() as cur:
             _copy(cur, "patrols_position", rows)
         stored[idx] = True
         return stored
-    except psycopg.errors.UniqueViolation:
-        pass
     with connection.cursor() as cur:
         cur.execute(_STAGING)
         cur.execute("TRUNCATE patrols_position_in")
@@ -353,15 +535,17 @@ def _store_positions(b: _Batch, accepted: np.ndarray, source: str, now: dt.datet
     return stored
 
 
-def _position_rows(b: _Batch, idx: np.ndarray, source: str, now: dt.datetime) -> list[tuple]:
+def _position_rows(b: _Batch, idx: np.ndarray) -> list[tuple]:
     lon, lat = b.lon[idx], b.lat[idx]
     edition, status, (l1, l2, l3) = _tags(lon, lat)
     n = len(idx)
-    fixes = [b.fixes[k][1] for k in idx.tolist()]
+    ks = idx.tolist()
+    b.chains = {k: "{" + ",".join(c for c in (l1[j], l2[j], l3[j]) if c) + "}" for j, k in enumerate(ks)}
+    fixes = [b.fixes[k][1] for k in ks]
     # Whole columns at once (tolist() is C); NaN becomes NULL.
     columns = [
-        b.dev[idx].tolist(), _iso(b.t_us[idx]).tolist(), [now.isoformat()] * n, [source] * n,
-        b.raw_lon[idx].tolist(), b.raw_lat[idx].tolist(), [b.crs[k] for k in idx.tolist()],
+        b.dev[idx].tolist(), _iso(b.t_us[idx]).tolist(), [b.received[k] for k in ks], [b.source[k] for k in ks],
+        b.raw_lon[idx].tolist(), b.raw_lat[idx].tolist(), [b.crs[k] for k in ks],
         shapely.to_wkb(shapely.set_srid(shapely.points(lon, lat), 4326), hex=True, include_srid=True).tolist(),
         _nullable(b.accuracy[idx]), _nullable(b.speed[idx]),
         [f.bearing for f in fixes], [f.altitude for f in fixes], [f.battery for f in fixes],
@@ -375,23 +559,26 @@ def _nullable(a: np.ndarray) -> list:
 
 
 def _copy(cur, table: str, rows: list[tuple]) -> None:
-    with cur.cursor.copy(f"COPY {table} ({_COLUMNS}) FROM STDIN") as cp:
+    # psycopg's own COPY, its errors wrapped as Django's like every other statement's (so a
+    # lost connection is noticed, and callers tell failures apart the usual way).
+    with connection.wrap_database_errors, cur.cursor.copy(f"COPY {table} ({_COLUMNS}) FROM STDIN") as cp:
         for row in rows:
             cp.write_row(row)
 
 
 def _store_quarantine(b: _Batch, bits: np.ndarray, rejected: list[tuple[int, int]], bad: list[tuple[int, BadFix]],
-                      devices: Mapping[str, Device], source: str, now: dt.datetime) -> None:
+                      devices: Mapping[str, Device], nows: list[dt.datetime], sources: list[str]) -> None:
     rows = []
-    for k, _i in rejected:
+    for k, i in rejected:
         f = b.fixes[k][1]
-        rows.append((int(b.dev[k]), now, source, f.time, _finite(b.raw_lon[k]), _finite(b.raw_lat[k]),
+        rows.append((int(b.dev[k]), nows[i], sources[i], f.time, _finite(b.raw_lon[k]), _finite(b.raw_lat[k]),
                      _finite(b.accuracy[k]), F.reasons_of(int(bits[k])), "", _payload(f.raw)))
-    for _i, it in bad:
-        rows.append((devices[it.device].pk, now, source, it.time, it.lon, it.lat, None, ["invalid"],
+    for i, it in bad:
+        rows.append((devices[it.device].pk, nows[i], sources[i], it.time, it.lon, it.lat, None, ["invalid"],
                      _no_nul(f"{it.field}: {it.reason}"), _payload(it.raw)))
     if not rows:
         return
+    rows.sort(key=lambda r: r[0])  # device order, like every other write
     with connection.cursor() as cur:
         cur.executemany(
             "INSERT INTO patrols_rejectedposition (device_id, received_at, source, fix_time, raw_lon, raw_lat, "
@@ -429,7 +616,7 @@ def _count(outcomes: list[Outcome | None], items: Sequence[Fix | BadFix], device
             counts[(dev, name)] = counts.get((dev, name), 0) + 1
     if not counts:
         return
-    keys = list(counts)
+    keys = sorted(counts)  # device order, like every other write
     with connection.cursor() as cur:
         cur.execute(
             "INSERT INTO patrols_devicecounter (device_id, name, count) "
@@ -438,9 +625,10 @@ def _count(outcomes: list[Outcome | None], items: Sequence[Fix | BadFix], device
             [[k[0] for k in keys], [k[1] for k in keys], [counts[k] for k in keys]])
 
 
-def _touch_devices(b: _Batch, accepted: np.ndarray, now: dt.datetime) -> None:
+def _touch_devices(b: _Batch, accepted: np.ndarray) -> None:
     """Per device in one statement: the last known position (only a newer fix moves it), the
-    accepted count, and the span whose patrol sessions must be rebuilt."""
+    accepted count, the last time one of its requests came in, and the span whose patrol
+    sessions must be rebuilt."""
     idx = np.flatnonzero(accepted)
     if not len(idx):
         return
@@ -450,10 +638,17 @@ def _touch_devices(b: _Batch, accepted: np.ndarray, now: dt.datetime) -> None:
     ends = np.r_[starts[1:], len(order)] - 1
     firsts, lasts = order[starts], order[ends]
     ids = devs[starts].tolist()
-    _edition, _status, levels = _tags(b.lon[lasts], b.lat[lasts])
-    codes = ["{" + ",".join(c for c in (levels[0][j], levels[1][j], levels[2][j]) if c) + "}"
-             for j in range(len(lasts))]
+    codes = [b.chains.get(k, "{}") for k in lasts.tolist()]
+    received = np.maximum.reduceat(b.now_us[order], starts)
     newer = "d.last_fix_time IS NULL OR d.last_fix_time < v.t"
+    # One JSON document rather than ten array parameters: adapting arrays element by element
+    # cost more than the statement itself for the small batches of group commit.
+    values = json.dumps([
+        {"id": i, "t0": t0, "t": t, "lon": x, "lat": y, "speed": v, "batt": bt, "codes": c, "n": n, "received": r}
+        for i, t0, t, x, y, v, bt, c, n, r in zip(
+            ids, _iso(b.t_us[firsts]).tolist(), _iso(b.t_us[lasts]).tolist(), b.lon[lasts].tolist(),
+            b.lat[lasts].tolist(), [_finite(b.speed[k]) for k in lasts], [b.fixes[k][1].battery for k in lasts],
+            codes, (ends - starts + 1).tolist(), _iso(received).tolist(), strict=True)])
     with connection.cursor() as cur:
         cur.execute(
             f"""UPDATE patrols_device d SET
@@ -463,14 +658,11 @@ def _touch_devices(b: _Batch, accepted: np.ndarray, now: dt.datetime) -> None:
                    last_speed_mps = CASE WHEN {newer} THEN v.speed ELSE d.last_speed_mps END,
                    last_battery = CASE WHEN {newer} THEN v.batt ELSE d.last_battery END,
                    last_codes = CASE WHEN {newer} THEN v.codes::varchar[] ELSE d.last_codes END,
-                   last_received_at = %s,
+                   last_received_at = GREATEST(d.last_received_at, v.received),
                    accepted_count = d.accepted_count + v.n,
                    dirty_start = LEAST(d.dirty_start, v.t0),
                    dirty_end = GREATEST(d.dirty_end, v.t)
-               FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[], %s::float8[], %s::float8[],
-                           %s::float8[], %s::float8[], %s::text[], %s::int[])
-                    AS v(id, t0, t, lon, lat, speed, batt, codes, n)
+               FROM json_to_recordset(%s::json) AS v(id bigint, t0 timestamptz, t timestamptz, lon float8,
+                    lat float8, speed float8, batt float8, codes text, n int, received timestamptz)
                WHERE d.id = v.id""",
-            [now, ids, list(_iso(b.t_us[firsts])), list(_iso(b.t_us[lasts])), b.lon[lasts].tolist(),
-             b.lat[lasts].tolist(), [_finite(b.speed[k]) for k in lasts],
-             [b.fixes[k][1].battery for k in lasts], codes, (ends - starts + 1).tolist()])
+            [values])

@@ -13,7 +13,11 @@ class Fix:
     device: str  # the device identifier as sent (id / deviceid / device_id)
     lat: float
     lon: float
-    time: dt.datetime  # timezone-aware
+    # Aware when the device said its offset (or sent epoch time, UTC by definition); naive when it
+    # sent a wall-clock time without one. Only the device knows which zone that is, and the
+    # device is known only after authentication: times.localise() then makes every time aware,
+    # before the pipeline sees it.
+    time: dt.datetime
     speed: float | None = None
     # None: the device's configured unit (the OsmAnd protocol, whose unit depends on the app);
     # "mps", "kn" or "kmh" when the protocol fixes it (Traccar Client JSON: m/s).
@@ -34,9 +38,18 @@ class BadFix:
     field: str
     reason: str
     raw: dict = field(default_factory=dict)
-    time: dt.datetime | None = None
+    time: dt.datetime | None = None  # as Fix.time; None when the time itself was unreadable
     lat: float | None = None
     lon: float | None = None
+
+
+class FieldError(ValueError):
+    """One field of one fix that could not be read."""
+
+    def __init__(self, field: str, reason: str):
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
 
 
 class DecodeError(ValueError):

@@ -7,8 +7,8 @@ buffered offline. Its speed is m/s whatever the device's setting, and battery a 
 The plain batch is for scripts and gateways: `{"device_id", "token", "positions": [...]}`, each
 position `{"time" | "timestamp", "lat", "lon", "accuracy", "speed" (m/s), "bearing", "altitude",
 "battery" (percent)}`; an item may name its own `device_id` (and `token`), so one gateway can
-forward many devices. Times follow the OsmAnd rules (epoch seconds/ms or ISO-8601; no offset
-= UTC).
+forward many devices. Times follow the OsmAnd rules (times.py: epoch seconds/ms or ISO-8601;
+no offset = the device's local time, years 2000-2100).
 
 One bad item never sinks the batch: it becomes a `BadFix` at its own index. Only a body that
 is not one of these shapes, empty, or too long is refused as a whole (`DecodeError`).
@@ -26,10 +26,10 @@ from .osmand import (
     battery_percent,
     coordinates,
     number,
-    parse_time,
     unknown_if_negative,
 )
 from .records import BadFix, DecodeError, Fix
+from .times import parse_time
 
 MAX_ITEMS = 10_000
 

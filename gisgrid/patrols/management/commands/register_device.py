@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from gisgrid.audit import log
 from gisgrid.boundaries.datums import CRS_CHOICES
 from gisgrid.patrols.ingest import auth
+from gisgrid.patrols.ingest.times import device_zone, validate_time_zone
 from gisgrid.patrols.models import Device
 from gisgrid.patrols.params import parse_person
 
@@ -25,6 +27,9 @@ class Command(BaseCommand):
                             help="坐标系 the datum the phone sends (default wgs84; AMap/WeChat apps: gcj02)")
         parser.add_argument("--speed-unit", default="mps", choices=SPEED_UNITS,
                             help="OsmAnd sends m/s (mps), Traccar Client knots (kn)")
+        parser.add_argument("--tz", default="", metavar="ZONE",
+                            help="时区 IANA zone of times the phone sends without an offset, e.g. Asia/Urumqi "
+                                 "(default: the county's, settings.TIME_ZONE)")
         parser.add_argument("--quiet", action="store_true", help="print only the token")
 
     def handle(self, *args, **o):
@@ -35,23 +40,30 @@ class Command(BaseCommand):
             person = parse_person(o["person"])
         except Exception as e:  # BadParameter carries the reason in its detail
             raise CommandError(f"--person: {getattr(e, 'detail', {}).get('person', [e])[0]}") from e
+        tz = o["tz"].strip()
+        try:
+            validate_time_zone(tz)
+        except ValidationError as e:
+            raise CommandError(f"--tz: {e.messages[0]}") from e
         with transaction.atomic():
             device, created = Device.objects.select_for_update().get_or_create(identifier=ident)
             device.person = person
             device.user = person.user
             device.datum = o["datum"]
             device.speed_unit = o["speed_unit"]
+            device.tz = tz
             device.active = True
             token = auth.set_token(device)
             device.save()
             log.record(None, "device.registered" if created else "device.token_rotated", device,
-                       person=person.pk, datum=device.datum, speed_unit=device.speed_unit)
+                       person=person.pk, datum=device.datum, speed_unit=device.speed_unit, tz=device.tz)
         if o["quiet"]:
             self.stdout.write(token)
             return
         verb = "已登记 registered" if created else "已更新并更换令牌 updated, new token (the old one no longer works)"
         self.stdout.write(f"{verb}: {ident} → {person.name} ({person.get_role_display()}), "
-                          f"datum {device.datum}, speed {device.speed_unit}")
+                          f"datum {device.datum}, speed {device.speed_unit}, time zone {device_zone(device).key}"
+                          f"{'' if device.tz else ' (county default)'}")
         self.stdout.write(f"token: {token}")
         self.stdout.write(f"OsmAnd URL: http://HOST:8000/api/v1/track/osmand?id={ident}&token={token}"
                           "&lat={0}&lon={1}&timestamp={2}&hdop={3}&altitude={4}&speed={5}&bearing={6}")
