@@ -79,37 +79,60 @@ class ProtocolErrors:
     content_negotiation_class = JsonOnly
 
     def handle_exception(self, exc):
-        if isinstance(exc, DeviceAuthError):
-            headers = {"WWW-Authenticate": 'Bearer realm="gisgrid devices"'} if exc.status == 401 else None
-            return Response(error_body(exc.code, exc.detail, exc.field), status=exc.status, headers=headers)
-        if isinstance(exc, DecodeError):
-            code = "too_large" if exc.status == 413 else "invalid"
-            return Response(error_body(code, f"{exc.field}: {exc.reason}", exc.field, exc.reason), status=exc.status)
-        if isinstance(exc, group_commit.CommitterUnavailable):
-            return Response({"error": "ingest_busy", "detail": str(exc)}, status=503, headers={"Retry-After": "1"})
+        answer = protocol_error(exc)
+        if answer is not None:
+            status, body, headers = answer
+            return Response(body, status=status, headers=headers or None)
         return super().handle_exception(exc)
+
+
+def protocol_error(exc: BaseException) -> tuple[int, dict, dict[str, str]] | None:
+    """(status, body, headers) for the ingest layer's own errors; None for any other exception.
+    Both doors onto the device endpoints (the DRF views and ingest_fast's WSGI path) answer
+    through this, so an error looks the same whichever door a request came in by."""
+    if isinstance(exc, DeviceAuthError):
+        headers = {"WWW-Authenticate": 'Bearer realm="gisgrid devices"'} if exc.status == 401 else {}
+        return exc.status, error_body(exc.code, exc.detail, exc.field), headers
+    if isinstance(exc, DecodeError):
+        code = "too_large" if exc.status == 413 else "invalid"
+        return exc.status, error_body(code, f"{exc.field}: {exc.reason}", exc.field, exc.reason), {}
+    if isinstance(exc, group_commit.CommitterUnavailable):
+        return 503, {"error": "ingest_busy", "detail": str(exc)}, {"Retry-After": "1"}
+    return None
 
 
 def device_token(request) -> str | None:
     """The token from `Authorization: Bearer ...` or `X-Device-Token` (clients that can't put
     it in the URL, and proxies that log URLs)."""
-    auth = request.META.get("HTTP_AUTHORIZATION", "")
+    return header_token(request.META)
+
+
+def header_token(meta) -> str | None:
+    """device_token() from a WSGI environ / request.META."""
+    auth = meta.get("HTTP_AUTHORIZATION", "")
     if auth[:7].lower() == "bearer ":
         return auth[7:].strip() or None
-    return request.META.get("HTTP_X_DEVICE_TOKEN", "").strip() or None
+    return meta.get("HTTP_X_DEVICE_TOKEN", "").strip() or None
 
 
 def ingest_decoded(request, decoded: Decoded, now: dt.datetime) -> IngestResult:
     """Authenticate every device named in the request, then run the pipeline: small requests
     (single fixes) through this process's group committer, which answers once their fixes are
     committed together with those of concurrent requests (ingest/group_commit.py)."""
+    fallback = (request.query_params.get("token") or "").strip() or device_token(request)
+    return ingest_request(decoded, fallback, now)
+
+
+def ingest_request(decoded: Decoded, fallback_token: str | None, now: dt.datetime) -> IngestResult:
+    """ingest_decoded() without a DRF request: `fallback_token` is the token the request gave
+    outside its decoded items (the `token` query parameter, else a header)."""
     # An item nobody claims cannot even be quarantined: it is a missing credential. (When no
     # item names a device, authenticate() says so itself.)
     unclaimed = [i for i, it in enumerate(decoded.items) if not it.device]
     if unclaimed and len(unclaimed) < len(decoded.items):
         i = unclaimed[0]
         raise DeviceAuthError(401, "missing_device", f"第 {i} 项缺少设备号 (item {i} has no device id)", "device_id")
-    token = decoded.token or (request.query_params.get("token") or "").strip() or device_token(request)
+    token = decoded.token or fallback_token
     idents = [it.device for it in decoded.items]
     grouped = group_commit.accepts(decoded.items)
     devices = authenticate(idents, token, decoded.tokens, cache=devices_cache if grouped else None)
