@@ -266,8 +266,17 @@ def test_county_outline(anon_client):
     assert shapely.area(shapely.symmetric_difference(geom, towns)) < 0.01 * geom.area
 
 
+def _admin_client() -> Client:
+    c = Client()
+    c.force_login(User.objects.get(username="admin"))
+    return c
+
+
 def test_healthz(heyang_db):
-    response, body = get_json(Client(), "/healthz")
+    # The public learns only ok or not (docs/permissions.md); an admin sees the details.
+    _, body = get_json(Client(), "/healthz")
+    assert body == {"status": "ok", "database": {"ok": True}}
+    response, body = get_json(_admin_client(), "/healthz")
     assert body["status"] == "ok"
     assert body["database"]["ok"] is True
     assert re.match(r"\d+\.\d+", body["database"]["postgis"])
@@ -279,6 +288,8 @@ def test_healthz(heyang_db):
 def test_healthz_without_a_dataset(db):
     Edition.objects.filter(status="active").update(status="retired")
     _, body = get_json(Client(), "/healthz")
+    assert body == {"status": "degraded", "database": {"ok": True}}
+    _, body = get_json(_admin_client(), "/healthz")
     assert body["dataset_loaded"] is False and body["status"] == "degraded"
 
 

@@ -243,7 +243,7 @@ def test_planner_api_flow_and_permissions(client_as):
     assert client_as(None).get("/api/v1/editions").status_code == 200
 
 
-def test_blind_spots_api(anon_client):
+def test_blind_spots_api(anon_client, client_as):
     r = anon_client.get("/api/v1/blind-spots")
     assert r.status_code == 200
     feats = r.json()["features"]
@@ -257,9 +257,13 @@ def test_blind_spots_api(anon_client):
     report = create_report(user=None, category=Category.objects.get(code="E0102"), lon=p.x, lat=p.y, crs="wgs84",
                            reporter_name="钱七")
     assert report.location_status == "blind_spot"
-    r = anon_client.get("/api/v1/blind-spots")
+    r = client_as("dispatcher").get("/api/v1/blind-spots")
     listed = [i["id"] for f in r.json()["features"] for i in f["properties"]["items"]]
     assert report.pk in listed
+    # The areas are public, the reports in them are not (docs/permissions.md).
+    for who in (None, "planner"):
+        r = client_as(who).get("/api/v1/blind-spots")
+        assert r.status_code == 200 and all(f["properties"]["items"] == [] for f in r.json()["features"]), who
     assert Report.objects.filter(pk=report.pk, level2_code=spot["properties"]["community_code"]).exists()
 
 

@@ -290,7 +290,7 @@ def test_authenticate_codes(inspector):
     assert (e.value.status, e.value.code) == (401, "missing_token")
     with pytest.raises(auth.DeviceAuthError) as e:
         auth.authenticate(["phone-9"], token)
-    assert (e.value.status, e.value.code) == (403, "unknown_device")
+    assert (e.value.status, e.value.code) == (403, "bad_token")
     dev.active = False
     dev.save()
     with pytest.raises(auth.DeviceAuthError) as e:
@@ -337,4 +337,4 @@ def test_nul_characters_never_reach_postgresql(inspector, anon_client):
     q = RejectedPosition.objects.get(device=dev)
     assert q.payload == {"timestamp": "\ufffd", "k\ufffd": "v\ufffd"}
     r = anon_client.get("/api/v1/track/osmand", {"id": "pho\x00ne", "token": token, "lat": 35.2, "lon": 110.1})
-    assert r.status_code == 403 and r.json()["error"] == "unknown_device"
+    assert r.status_code == 403 and r.json()["error"] == "bad_token"

@@ -411,7 +411,7 @@ def test_a_malformed_point_is_200_rejected_and_the_phone_keeps_reporting(anon_cl
 
 
 @pytest.mark.parametrize("request_args, status, code", [
-    ({"path": "/api/v1/track/osmand?id=nobody&token=x&lat=abc&lon=1"}, 403, "unknown_device"),
+    ({"path": "/api/v1/track/osmand?id=nobody&token=x&lat=abc&lon=1"}, 403, "bad_token"),
     ({"path": "/api/v1/track/osmand?id={id}&token=wrong&lat=abc&lon=1"}, 403, "bad_token"),
     ({"path": "/api/v1/track/osmand?token={tok}", "data": "{not json", "content_type": "application/json"},
      400, "invalid"),
@@ -425,3 +425,21 @@ def test_4xx_only_when_nothing_was_kept(anon_client, phone, request_args, status
     r = anon_client.post(path, **args) if "data" in args else anon_client.get(path)
     assert r.status_code == status and r.json()["error"] == code
     assert not RejectedPosition.objects.exists() and not Position.objects.exists()
+
+
+def test_unknown_device_and_wrong_token_answer_alike(heyang_db):
+    """Telling them apart would let anyone list the registered device ids."""
+    from django.test import Client
+
+    from gisgrid.patrols.ingest import auth
+    from gisgrid.patrols.models import Device
+
+    dev = Device(identifier="alike-probe")
+    auth.set_token(dev)
+    dev.save()
+    c = Client()
+    common = "lat=35.2377&lon=110.1496"
+    unknown = c.get(f"/api/v1/track/osmand?id=nobody-at-all&token=x&{common}")
+    wrong = c.get(f"/api/v1/track/osmand?id={dev.identifier}&token=wrong&{common}")
+    assert unknown.status_code == wrong.status_code == 403
+    assert unknown.json() == wrong.json()

@@ -21,12 +21,3 @@ class IsPlanner(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         return roles.can_edit_boundaries(request.user)
-
-
-class CanReport(BasePermission):
-    message = "需要网格员、巡查员或调度员角色 (reporting role required)"
-
-    def has_permission(self, request, view) -> bool:
-        if request.method in SAFE_METHODS:
-            return bool(request.user and request.user.is_authenticated)
-        return roles.can_report(request.user)

@@ -32,6 +32,15 @@ ALL_ROLES = tuple(ROLE_LABELS)
 PERSONAL_DATA_ROLES = frozenset({ADMIN, DISPATCHER, UNIT_STAFF, GRID_CHIEF})
 EDIT_BOUNDARY_ROLES = frozenset({ADMIN, PLANNER})
 REPORT_ROLES = frozenset({ADMIN, DISPATCHER, GRID_MEMBER, INSPECTOR, GRID_CHIEF})
+# Who reads reports: those who file them read them all; a unit's staff read only the reports
+# routed to their unit (lead or assisting). Planners draw boundaries and handle no reports.
+REPORT_READ_ROLES = REPORT_ROLES
+REPORT_UNIT_ROLES = frozenset({UNIT_STAFF})
+# Who sees a reporter's name and phone: the centre and the chiefs on every report they read,
+# unit staff on their unit's reports (the only ones they read).
+REPORTER_ROLES = frozenset({ADMIN, DISPATCHER, GRID_CHIEF})
+# Versions of PostgreSQL/PostGIS and what is loaded: for whoever runs the installation.
+HEALTH_DETAIL_ROLES = frozenset({ADMIN})
 # Where people walked is personal data too. The centre and the chiefs supervise patrols; the
 # inspectors check on grid members (DOMAIN: 督查), so they see the team as well. Grid members
 # see only their own tracks; units and planners have no business with them.
@@ -65,6 +74,25 @@ def can_edit_boundaries(user) -> bool:
 
 def can_report(user) -> bool:
     return has_any_role(user, REPORT_ROLES)
+
+
+def can_read_all_reports(user) -> bool:
+    return has_any_role(user, REPORT_READ_ROLES)
+
+
+def report_units(user) -> set[int] | None:
+    """Ids of the units whose reports `user` reads as unit staff; None when not unit staff."""
+    if not has_any_role(user, REPORT_UNIT_ROLES):
+        return None
+    cached = getattr(user, "_gisgrid_units", None)
+    if cached is None:
+        cached = set(user.unit_memberships.values_list("unit_id", flat=True))
+        user._gisgrid_units = cached
+    return cached
+
+
+def can_see_health_details(user) -> bool:
+    return has_any_role(user, HEALTH_DETAIL_ROLES)
 
 
 def can_supervise_patrols(user) -> bool:

@@ -9,6 +9,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from gisgrid.accounts.policy import FromMatrix
 from gisgrid.api_errors import BadParameter
 
 from . import display, editions, exporting
@@ -72,6 +73,8 @@ class GridListQuery(serializers.Serializer):
 class GridListView(APIView):
     """All grids of a level as a GeoJSON FeatureCollection."""
 
+    permission_classes = [FromMatrix]
+
     @extend_schema(
         parameters=[
             OpenApiParameter("level", int, enum=[1, 2, 3], description="网格层级 grid level"),
@@ -95,6 +98,8 @@ class GridListView(APIView):
 class GridDetailView(APIView):
     """One grid with its chain, children, unit and staff (phones only for roles that need them)."""
 
+    permission_classes = [FromMatrix]
+
     @extend_schema(
         parameters=[OpenApiParameter("edition", int, description="版本编号, 默认现行")],
         responses=GridDetailSerializer,
@@ -107,6 +112,8 @@ class GridDetailView(APIView):
 
 class CountyView(APIView):
     """The county outline of an edition as a one-feature FeatureCollection."""
+
+    permission_classes = [FromMatrix]
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request):

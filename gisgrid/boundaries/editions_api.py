@@ -16,9 +16,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from gisgrid.accounts.permissions import CanEditBoundaries, IsPlanner
+from gisgrid.accounts.policy import FromMatrix
 from gisgrid.api_errors import BadParameter
 
-from . import diff, editing, editions, importing
+from . import diff, editing, editions, importing, routed_items
 from .api import edition_for, resolve_edition, visible_editions
 from .edition_validation import validate_edition
 from .models import Edition, EditionChange
@@ -113,6 +114,8 @@ class EditionDetailView(APIView):
 
 
 class ValidationView(APIView):
+    permission_classes = [FromMatrix]
+
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, pk: int):
         edition = edition_for(request, pk)
@@ -233,6 +236,8 @@ class DiffView(APIView):
     """The diff as JSON, or (diff.geojson) only the gained/lost pieces as a FeatureCollection."""
 
     geojson_only = False
+    permission_classes = [FromMatrix]
+
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, pk: int):
         new = edition_for(request, pk)
@@ -249,6 +254,8 @@ class DiffView(APIView):
         result = diff.diff_editions(old, new)
         if self.geojson_only:
             return Response(result["geojson"])
+        # Reports a redraw moves are listed only to who may read them (docs/permissions.md).
+        result["items_affected"] = routed_items.visible_to(request.user, result["items_affected"])
         return Response(result)
 
 
@@ -264,7 +271,10 @@ class ChangesView(APIView):
 
 
 class BlindSpotsView(APIView):
-    """Blind spots of an edition (default active): area, responsible community, reports inside."""
+    """Blind spots of an edition (default active): area, responsible community, and the reports
+    inside that the caller may read (the areas are public: the map draws them for everyone)."""
+
+    permission_classes = [FromMatrix]
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
@@ -273,6 +283,7 @@ class BlindSpotsView(APIView):
         for b in diff.blind_spots(edition):
             features.append({"type": "Feature", "geometry": shapely.geometry.mapping(b["geometry"]),
                              "properties": {"area_m2": round(b["area_m2"], 1), "community_code": b["community_code"],
-                                            "community_name": b["community_name"], "items": b["items"]}})
+                                            "community_name": b["community_name"],
+                                            "items": routed_items.visible_to(request.user, b["items"])}})
         return Response({"type": "FeatureCollection", "edition": {"id": edition.pk, "name": edition.name},
                          "features": features})

@@ -14,6 +14,10 @@ import shapely
 
 class RoutedItemSource(Protocol):
     name: str
+    item_type: str  # the "type" of the dicts it returns
+
+    def visible(self, user, items: list[dict]) -> list[dict]:
+        """The ones of `items` (all of this source's type) that `user` may read."""
 
     def affected_by(self, old_edition, new_edition, codes: set[str]) -> list[dict]:
         """Open items routed to any of `codes`, or that would route differently in `new_edition`."""
@@ -36,3 +40,13 @@ def affected_by(old_edition, new_edition, codes: set[str]) -> list[dict]:
 
 def inside(edition, geom: shapely.Geometry) -> list[dict]:
     return [item for s in SOURCES for item in s.inside(edition, geom)]
+
+
+def visible_to(user, items: list[dict]) -> list[dict]:
+    """The items `user` may read, in their order. Each source rules on its own items; an item
+    no registered source claims is dropped (nobody vouched that it may be shown)."""
+    kept: set[int] = set()
+    for source in SOURCES:
+        mine = [i for i in items if i.get("type") == source.item_type]
+        kept.update(id(i) for i in source.visible(user, mine))
+    return [i for i in items if id(i) in kept]

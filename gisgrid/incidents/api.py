@@ -6,6 +6,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from gisgrid.accounts.policy import FromMatrix
 from gisgrid.api_errors import BadParameter
 from gisgrid.boundaries.datums import CRS_CHOICES
 from gisgrid.boundaries.gazetteer import MAX_QUERY_LENGTH, search_places
@@ -33,6 +34,8 @@ class CategorySerializer(serializers.ModelSerializer):
 class CategoryListView(APIView):
     """The matter list (事项清单)."""
 
+    permission_classes = [FromMatrix]
+
     @extend_schema(responses=CategorySerializer(many=True))
     def get(self, request):
         qs = Category.objects.filter(active=True).select_related("parent", "lead_unit").prefetch_related("assisting_units")
@@ -58,6 +61,8 @@ class RouteQuery(serializers.Serializer):
 
 class RouteView(APIView):
     """route(point or address, category): lead unit, assisting units, staff to notify, time limit, and why."""
+
+    permission_classes = [FromMatrix]
 
     @extend_schema(
         parameters=[OpenApiParameter("lon", float), OpenApiParameter("lat", float),

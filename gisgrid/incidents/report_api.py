@@ -13,15 +13,14 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from gisgrid.accounts.permissions import CanReport
-from gisgrid.accounts.roles import can_see_personal_data
+from gisgrid.accounts.policy import FromMatrix
 from gisgrid.api_errors import BadParameter
 from gisgrid.boundaries import locate
 from gisgrid.boundaries.datums import CRS_CHOICES
 
 from .fields import category_field
 from .models import Report
-from .reports import create_report
+from .reports import can_see_reporter, create_report, readable_reports
 
 
 class ReportCreate(serializers.Serializer):
@@ -54,18 +53,21 @@ def report_dict(r: Report, request) -> dict:
         },
     }
     # The reporter's real name is recorded for scoring; name and phone are personal data.
-    if can_see_personal_data(request.user):
+    if can_see_reporter(request.user, r):
         data["reporter"] = {"name": r.reporter_name, "phone": r.reporter_phone}
     return data
 
 
 class ReportsView(APIView):
-    permission_classes = [CanReport]
+    """Reports the caller may read (docs/permissions.md: unit staff their unit's), newest first."""
+
+    permission_classes = [FromMatrix]
 
     @extend_schema(parameters=[OpenApiParameter("grid", str, description="网格编码前缀 grid code prefix"),
                                OpenApiParameter("status", str, enum=["open", "closed"])])
     def get(self, request):
-        qs = Report.objects.select_related("category", "lead_unit").prefetch_related("assisting_units")
+        qs = readable_reports(request.user, Report.objects.select_related("category", "lead_unit")
+                              .prefetch_related("assisting_units"))
         grid = request.query_params.get("grid")
         if grid:
             if not grid.isdigit() or len(grid) > 15:
@@ -100,8 +102,10 @@ class ReportsView(APIView):
 
 
 class ReportDetailView(APIView):
-    permission_classes = [CanReport]
+    permission_classes = [FromMatrix]
 
     def get(self, request, pk: int):
-        r = get_object_or_404(Report.objects.select_related("category", "lead_unit"), pk=pk)
+        # A report the caller may not read is 404, as if absent: its existence is not theirs either.
+        r = get_object_or_404(readable_reports(request.user, Report.objects.select_related("category", "lead_unit")),
+                              pk=pk)
         return Response(report_dict(r, request))

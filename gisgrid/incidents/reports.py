@@ -4,12 +4,44 @@ from __future__ import annotations
 
 from django.contrib.gis.geos import Point
 from django.db import transaction
+from django.db.models import Q, QuerySet
 
+from gisgrid.accounts import roles
 from gisgrid.audit.log import record
 from gisgrid.boundaries import locate
 
 from .models import Category, Report, RoutingChange
 from .routing import route
+
+# -- who reads which report (docs/permissions.md) ------------------------------------------------
+
+def can_read_reports(user) -> bool:
+    """Whether `user` reads any reports at all (all of them, or their unit's)."""
+    return roles.can_read_all_reports(user) or roles.report_units(user) is not None
+
+
+def readable_reports(user, qs: QuerySet | None = None) -> QuerySet:
+    """The part of `qs` (default: every report) that `user` may read."""
+    qs = Report.objects.all() if qs is None else qs
+    if roles.can_read_all_reports(user):
+        return qs
+    units = roles.report_units(user)
+    if not units:
+        return qs.none()
+    # A subquery, not a join: a report assisted by two of the user's units must not come twice.
+    assisted = Report.assisting_units.through.objects.filter(unit_id__in=units).values("report_id")
+    return qs.filter(Q(lead_unit_id__in=units) | Q(pk__in=assisted))
+
+
+def can_see_reporter(user, report: Report) -> bool:
+    """The reporter's name and phone: the centre and the chiefs always, a unit's staff on the
+    reports routed to their unit (so they can call the reporter back), nobody else."""
+    if roles.has_any_role(user, roles.REPORTER_ROLES):
+        return True
+    units = roles.report_units(user)
+    if not units:
+        return False
+    return report.lead_unit_id in units or any(u.pk in units for u in report.assisting_units.all())
 
 
 def _chain_codes(location: dict) -> dict[str, str]:
@@ -87,6 +119,17 @@ class ReportSource:
     """Reports as routed items, for boundary diffs and blind-spot views."""
 
     name = "reports"
+    item_type = "report"
+
+    @staticmethod
+    def visible(user, items: list[dict]) -> list[dict]:
+        """The items `user` may read (the same rule as GET /reports)."""
+        if not items or not can_read_reports(user):
+            return []
+        if roles.can_read_all_reports(user):
+            return list(items)
+        ids = set(readable_reports(user).filter(pk__in=[i["id"] for i in items]).values_list("pk", flat=True))
+        return [i for i in items if i["id"] in ids]
 
     @staticmethod
     def _item(r: Report) -> dict:

@@ -16,11 +16,11 @@ from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import NotFound
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from gisgrid.accounts.policy import FromMatrix
 from gisgrid.api_errors import BadParameter
 from gisgrid.boundaries.api import resolve_edition
 from gisgrid.boundaries.models import GridAssignment, Person
@@ -115,7 +115,7 @@ def _stamp(t: dt.datetime) -> str:
 
 
 class _PatrolView(APIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = [FromMatrix]
     renderer_classes = [JSONRenderer, CSVRenderer]
 
     def perform_content_negotiation(self, request, force=False):

@@ -26,12 +26,13 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import FormParser, MultiPartParser
-from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
+from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from gisgrid.accounts import roles
+from gisgrid.accounts.policy import FromMatrix
 from gisgrid.api_errors import BadParameter
 from gisgrid.boundaries.datums import CRS_CHOICES
 from gisgrid.boundaries.models import Person
@@ -265,7 +266,7 @@ class PositionsView(ProtocolErrors, APIView):
 class GpxView(APIView):
     """A GPX file recorded offline, stored as one person's (or one device's) fixes."""
 
-    permission_classes = [IsAuthenticated]
+    permission_classes = [FromMatrix]
     parser_classes = [MultiPartParser, FormParser]
 
     @extend_schema(
@@ -310,9 +311,11 @@ class GpxView(APIView):
         scope = roles.patrol_scope(request.user)
         if ident:
             device = Device.objects.select_related("person").filter(identifier=ident).first()
+            # Out of scope first: someone who may upload only their own tracks learns nothing
+            # about which other device ids exist.
+            _check_scope(scope, device.person_id if device else None, "device")
             if device is None:
                 raise BadParameter("device", f"未登记的设备 {ident} (unknown device)")
-            _check_scope(scope, device.person_id, "device")
             if not device.active:
                 raise DeviceAuthError(403, "device_disabled", f"设备 {ident} 已停用 (device disabled)", "device")
             return device

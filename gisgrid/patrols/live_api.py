@@ -13,20 +13,23 @@ from django.conf import settings
 from django.urls import path
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from gisgrid.accounts.policy import FromMatrix
 from gisgrid.api_errors import BadParameter
 from gisgrid.boundaries import locate
 from gisgrid.boundaries.models import Person
 
 from . import sessions
+from .ingest import times
 from .models import Device, PatrolSession
 from .params import parse_people, parse_period, parse_time, scoped_people
 from .tracks import load_tracks, split_at_gaps
 
 MAX_TRACK_DAYS = 7
+# Longer than any real patrol session (they end at a 10-minute pause).
+MAX_SESSION_SPAN = dt.timedelta(days=92)
 MAX_TRACK_FIXES = 200_000
 
 
@@ -38,7 +41,7 @@ def _grid_names() -> dict[str, str]:
 
 
 class LiveView(APIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = [FromMatrix]
 
     @extend_schema(
         summary="每人最后位置 last known position per person",
@@ -52,7 +55,11 @@ class LiveView(APIView):
         role = request.query_params.get("role")
         if role and role not in Person.Role.values:
             raise BadParameter("role", f"未知角色 unknown role; one of {', '.join(Person.Role.values)}")
-        qs = Device.objects.filter(person__isnull=False, last_fix_time__gte=since).select_related("person")
+        # Bounded above too: a last fix time written before ingest bounded fix times (year 10000)
+        # cannot be loaded, and it is nobody's position now anyway. The dirty span is never shown.
+        qs = (Device.objects.filter(person__isnull=False, last_fix_time__gte=since,
+                                    last_fix_time__lt=times.READABLE_UNTIL)
+              .defer("dirty_start", "dirty_end").select_related("person"))
         if people is not None:
             qs = qs.filter(person__in=people)
         if role:
@@ -75,7 +82,7 @@ class LiveView(APIView):
 
 
 class TrackView(APIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = [FromMatrix]
 
     @extend_schema(
         summary="一人一段时间的轨迹（回放） a person's track for replay",
@@ -124,7 +131,7 @@ def _iso(epoch: float) -> str:
 
 
 class SessionsView(APIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = [FromMatrix]
 
     @extend_schema(
         summary="巡查段 patrol sessions (split at pauses > 10 min)",
@@ -136,7 +143,12 @@ class SessionsView(APIView):
         # Rebuild only what this answer shows (everyone's when the whole team is asked).
         sessions.refresh(None if people is None else
                          Device.objects.filter(person__in=people).values_list("pk", flat=True))
-        qs = PatrolSession.objects.filter(end__gte=start, start__lt=end).select_related("person", "device")
+        # Bounded on both sides as well: only a session from before fix times were bounded can
+        # reach that far, and its times may be unloadable (year 1 BC, year 10000).
+        qs = (PatrolSession.objects.filter(end__gte=start, start__lt=end, start__gte=start - MAX_SESSION_SPAN,
+                                           end__lt=end + MAX_SESSION_SPAN)
+              .select_related("person", "device").defer("device__dirty_start", "device__dirty_end",
+                                                        "device__last_fix_time"))
         if people is not None:
             qs = qs.filter(person__in=people)
         items = [{

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 import threading
 import time
@@ -56,6 +57,16 @@ def set_token(device: Device) -> str:
     return token
 
 
+log = logging.getLogger(__name__)
+
+
+def _refused(reason: str, ident: str) -> DeviceAuthError:
+    """An unknown device and a wrong token answer alike: telling them apart would let anyone
+    list the registered device ids. The server's log keeps which it was."""
+    log.warning("device refused: %s (device %r)", reason, ident[:64])
+    return DeviceAuthError(403, "bad_token", "设备号或令牌不正确 (unknown device or wrong token)", "token")
+
+
 def authenticate(identifiers: Iterable[str], token: str | None,
                  tokens: Mapping[str, str] | None = None, *, cache: DeviceCache | None = None) -> dict[str, Device]:
     """The devices named in a request, each checked against its token.
@@ -83,8 +94,7 @@ def authenticate(identifiers: Iterable[str], token: str | None,
     for ident in ids:
         dev = found.get(ident)
         if dev is None:
-            raise DeviceAuthError(403, "unknown_device",
-                                  f"未登记的设备 {ident} (unknown device; register it with register_device)", "id")
+            raise _refused("unknown_device", ident)
         check(dev, digests[ident])
     return found
 
@@ -95,11 +105,10 @@ def check(dev: Device | None, digest: str, ident: str = "", active: bool | None 
     `active`, when given, are the values just read under the device row's lock)."""
     ident = ident or (dev.identifier if dev is not None else "")
     if dev is None:
-        raise DeviceAuthError(403, "unknown_device",
-                              f"未登记的设备 {ident} (unknown device; register it with register_device)", "id")
+        raise _refused("unknown_device", ident)
     stored = dev.token_hash if token_hash is None else token_hash
     if not stored or not hmac.compare_digest(stored, digest):
-        raise DeviceAuthError(403, "bad_token", f"设备 {ident} 的令牌不正确 (wrong token)", "token")
+        raise _refused("bad_token", ident)
     if not (dev.active if active is None else active):
         raise DeviceAuthError(403, "device_disabled", f"设备 {ident} 已停用 (device disabled)", "id")
 

@@ -7,6 +7,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from gisgrid.accounts import roles
+from gisgrid.accounts.models import UnitMembership
+from gisgrid.boundaries.models import Unit
 
 DEMO_USERS = [
     ("admin", roles.ADMIN, "系统管理员"),
@@ -17,6 +19,9 @@ DEMO_USERS = [
     ("gridchief", roles.GRID_CHIEF, "城关街道 网格长"),
     ("planner", roles.PLANNER, "网格规划员"),
 ]
+# The demo unit staff work for the urban management bureau (Heyang's unit code), which leads
+# most street matters, so they have reports to read; in another county, link them in the admin.
+DEMO_UNIT = {"unitstaff": "D-CGJ"}
 
 
 class Command(BaseCommand):
@@ -38,6 +43,9 @@ class Command(BaseCommand):
             user.is_superuser = role == roles.ADMIN
             user.save()
             user.groups.set([Group.objects.get(name=role)])
+            unit = Unit.objects.filter(code=DEMO_UNIT.get(username, "")).first()
+            if unit is not None:
+                UnitMembership.objects.get_or_create(user=user, unit=unit)
             rows.append((username, password, str(roles.ROLE_LABELS[role])))
         if not opts["quiet"]:
             self.stdout.write("演示账号 demo accounts (user / password / role):")
