@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -31,22 +33,37 @@ def _connection_options() -> dict:
 
 
 def _database_from_url(url: str) -> dict:
-    parts = urlparse(url)
-    return {
-        "ENGINE": "django.contrib.gis.db.backends.postgis",
-        "NAME": unquote(parts.path.lstrip("/")) or "gisgrid",
-        "USER": unquote(parts.username or "postgres"),
-        "PASSWORD": unquote(parts.password or ""),
-        "HOST": parts.hostname or "127.0.0.1",
-        "PORT": str(parts.port or 5432),
+    """DATABASES["default"] from a libpq URL, parsed by dj-database-url. The query string becomes
+    connection options (`?sslmode=require`, `?connect_timeout=10`), given precedence over the
+    defaults of `_connection_options()`; server `options` (`-c name=value`) from both are kept.
+    Missing parts default to the machine's PostgreSQL (postgres@127.0.0.1:5432/gisgrid); a socket
+    directory is written percent-encoded as the host (`postgresql://%2Fvar%2Frun%2Fpostgresql/gisgrid`)."""
+    scheme = url.partition("://")[0].lower()
+    if scheme not in ("postgres", "postgresql", "postgis", "pgsql"):
+        raise ImproperlyConfigured(f"DATABASE_URL must be a postgresql:// URL (PostGIS), not {scheme}://")
+    parsed = dj_database_url.parse(
+        url,
+        engine="django.contrib.gis.db.backends.postgis",
         # Keep connections open across requests: a new connection per lookup is what makes
         # MapIt's point lookups cost tens of milliseconds.
-        "CONN_MAX_AGE": 600,
+        conn_max_age=600,
         # A connection broken by a PostgreSQL restart is noticed at the next request's first
         # query and replaced, so the server recovers with no restart (tests/test_server_faults.py).
-        "CONN_HEALTH_CHECKS": True,
-        "OPTIONS": _connection_options(),
-    }
+        conn_health_checks=True,
+    )
+    defaults, from_url = _connection_options(), parsed.get("OPTIONS", {})
+    options = {**defaults, **from_url}
+    server = " ".join(o for o in (defaults.get("options"), from_url.get("options")) if o)
+    if server:
+        options["options"] = server
+    # Django lets HOST override an OPTIONS host, so `?host=/run/postgresql` becomes the HOST.
+    host = options.pop("host", None)
+    parsed["OPTIONS"] = options
+    parsed["NAME"] = parsed["NAME"] or "gisgrid"
+    parsed["USER"] = parsed["USER"] or "postgres"
+    parsed["HOST"] = parsed["HOST"] or (str(host) if host else "127.0.0.1")
+    parsed["PORT"] = str(parsed["PORT"] or 5432)
+    return parsed
 
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/gisgrid")
@@ -136,6 +153,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
+    # orjson: several times faster on the big answers (all grids, batch locate); same JSON.
+    "DEFAULT_RENDERER_CLASSES": [
+        "gisgrid.renderers.OrjsonRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "gisgrid.api_errors.exception_handler",

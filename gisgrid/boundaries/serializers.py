@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from rest_framework import serializers
+from rest_framework_gis.fields import GeometryField
 
 from gisgrid.accounts.roles import can_see_personal_data
 
@@ -50,7 +51,8 @@ class GridDetailSerializer(serializers.ModelSerializer):
     chain = serializers.SerializerMethodField()
     staff = serializers.SerializerMethodField()
     edition = serializers.SerializerMethodField()
-    geometry = serializers.SerializerMethodField()
+    # GeoJSON straight from the model's column by DRF-GIS, typed in the schema as its MultiPolygon.
+    geometry = GeometryField(source="geom", read_only=True)
 
     class Meta:
         model = Grid
@@ -85,8 +87,3 @@ class GridDetailSerializer(serializers.ModelSerializer):
 
     def get_edition(self, g: Grid):
         return {"id": g.edition_id, "name": g.edition.name, "status": g.edition.status}
-
-    def get_geometry(self, g: Grid):
-        import json
-
-        return json.loads(g.geom.geojson) if self.context.get("with_geometry", True) else None

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from gisgrid.boundaries.admin import AuditedAdmin
+from gisgrid.boundaries.admin import AuditedAdmin, AuditedGeoAdmin
 
 from .models import Category, Report
 
@@ -13,8 +13,10 @@ class CategoryAdmin(AuditedAdmin):
     autocomplete_fields = ["lead_unit", "assisting_units"]
 
 
+# The report's point in django-leaflet's widget (Leaflet from our own static files): Django's
+# default geometry widget loads OpenLayers from a CDN, which a closed county network cannot reach.
 @admin.register(Report)
-class ReportAdmin(AuditedAdmin):
+class ReportAdmin(AuditedGeoAdmin):
     list_display = ["id", "created_at", "category", "status", "level1_code", "level2_code", "level3_code", "lead_unit"]
     list_filter = ["status", "location_status"]
     search_fields = ["description", "address", "level3_code", "level2_code"]
