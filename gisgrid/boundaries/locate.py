@@ -5,6 +5,10 @@ built from the active edition. Each process keeps one snapshot per edition. Befo
 a request reads the active edition's id (one indexed primary-key query) and takes the snapshot
 for exactly that edition, so after a publish every process switches at its next request and
 no answer ever mixes two editions.
+
+A snapshot is shared by every request thread of the process, so it holds no GEOS object that
+threads could reach together: the index's records carry no geometry, and the index and the
+proximity tables give each thread its own copies (docs/threads.md).
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ class StaffEntry:
 
 @dataclass
 class Snapshot:
+    """Shared by request threads: plain data, with GEOS objects only per thread (see above)."""
+
     edition_id: int
     edition_name: str
     edition_version: int
@@ -60,7 +66,7 @@ def build_snapshot(edition: Edition) -> Snapshot:
         GridRecord(g.code, g.name, g.level, g.parent.code if g.parent_id else None, geometry.from_geos(g.geom))
         for g in grids
     ]
-    index = GridIndex(records, edition=edition.pk)
+    index = GridIndex(records, edition=edition.pk, keep_geoms=False)
     units = {u.pk: {"code": u.code, "name": u.name, "kind": u.kind, "phone": u.phone} for u in Unit.objects.all()}
     unit_by_code = {g.code: units.get(g.unit_id) for g in grids}
     grid_unit = [unit_by_code.get(r.code) for r in index.records]
@@ -71,7 +77,8 @@ def build_snapshot(edition: Edition) -> Snapshot:
             StaffEntry(a.role, a.person.name, a.person.phone,
                        a.person.unit.name if a.person.unit_id else None)
         )
-    proximity = Proximity([r.geom for r in index.records], [r.level for r in index.records])
+    # From this thread's own records (index.records carry no geometries; same order).
+    proximity = Proximity([r.geom for r in records], [r.level for r in records])
     return Snapshot(edition.pk, edition.name, edition.version, index, proximity, grid_unit, staff)
 
 

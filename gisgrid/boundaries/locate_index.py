@@ -38,6 +38,13 @@ points always land there) take the exact path: the cell's candidate grids (from 
 GEOS ``intersects_xy`` test on prepared polygons for the candidates whose boundary passes through
 the cell, then the smallest-code rule, level by level along the chain.
 
+Threads
+-------
+One index serves every request thread of a process, and GEOS prepared geometries must not be
+shared between threads (libgeos/geos#825; docs/threads.md).  The index keeps the polygons as WKB
+only; each thread that takes the exact path builds its own prepared copy on first use (about
+1 ms and 1.6 MB for Heyang's 350 grids).  Everything else it holds is numpy arrays.
+
 Distances (which other grids are near, which grid is nearest) live in ``proximity.py``.
 """
 
@@ -45,10 +52,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import shapely
+
+from .edition_cache import PerThread
 
 STATUS_INSIDE = 0
 STATUS_BLIND_SPOT = 1
@@ -73,7 +82,8 @@ class GridRecord:
     name: str
     level: int
     parent_code: str | None
-    geom: shapely.Geometry  # Polygon/MultiPolygon, WGS-84 lon/lat
+    # Polygon/MultiPolygon, WGS-84 lon/lat; None in an index built with keep_geoms=False.
+    geom: shapely.Geometry | None
 
 
 @dataclass(frozen=True)
@@ -100,7 +110,13 @@ class LocateResult:
 
 
 class GridIndex:
-    """Immutable after construction; safe to share between threads."""
+    """Immutable after construction; safe to share between threads.
+
+    Holds numpy tables and the polygons as WKB; `geoms()` gives each thread its own prepared
+    copy.  `records` are the caller's, geometries included; an index that threads share should
+    be built with ``keep_geoms=False`` so that its records carry none (``geom=None``): the
+    caller's geometries would otherwise be GEOS objects every thread can reach.
+    """
 
     def __init__(
         self,
@@ -109,6 +125,7 @@ class GridIndex:
         *,
         cell_m: float = _DEFAULT_CELL_M,
         max_cells: int = _DEFAULT_MAX_CELLS,
+        keep_geoms: bool = True,
     ) -> None:
         self.edition = edition
         self.records: list[GridRecord] = list(records)
@@ -135,17 +152,14 @@ class GridIndex:
         self._by_rank = np.array(order, dtype=np.int32)
         self._build_chain_tables()
 
-        # Own copies (WKB round trip is exact): preparing mutates a geometry, and the caller's
-        # objects are not ours to change.
-        self._geoms = shapely.from_wkb(shapely.to_wkb(np.array([r.geom for r in self.records], dtype=object)))
-        shapely.prepare(self._geoms)
-        self._build_lattice(cell_m, max_cells)
-        # Prepared geometries build their point locator lazily on first use; do it now so that
-        # concurrent first queries from several threads do not race inside GEOS.
-        # (The test point must be inside the grid's envelope, or GEOS answers from the envelope.)
-        if n:
-            b = shapely.bounds(self._geoms)
-            shapely.intersects_xy(self._geoms, (b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2)
+        # WKB is what the index keeps (the round trip is exact); the lattice is built from this
+        # thread's temporary geometries, which are dropped when the constructor returns.
+        wkb = shapely.to_wkb(np.array([r.geom for r in self.records], dtype=object))
+        self._wkb = wkb
+        self._copies: PerThread[np.ndarray] = PerThread(lambda: _prepared(wkb))
+        self._build_lattice(shapely.from_wkb(wkb), cell_m, max_cells)
+        if not keep_geoms:
+            self.records = [replace(r, geom=None) for r in self.records]
 
     # ------------------------------------------------------------------ build
 
@@ -165,9 +179,9 @@ class GridIndex:
         self._tab = tab
         self._tab_status = status
 
-    def _build_lattice(self, cell_m: float, max_cells: int) -> None:
+    def _build_lattice(self, geoms: np.ndarray, cell_m: float, max_cells: int) -> None:
         n = len(self.records)
-        bounds = shapely.bounds(self._geoms).reshape(-1, 4)
+        bounds = shapely.bounds(geoms).reshape(-1, 4)
         ok = np.isfinite(bounds).all(axis=1)
         if not ok.any():
             # No geometry at all: a 1x1 lattice whose single cell says "outside".
@@ -197,7 +211,7 @@ class GridIndex:
         self.cell_size_m = (hx * m_lon, hy * m_lat)
 
         # Segments of every ring, in cell units, with their grid.
-        parts, part_owner = shapely.get_parts(self._geoms, return_index=True)
+        parts, part_owner = shapely.get_parts(geoms, return_index=True)
         rings, ring_part = shapely.get_rings(parts, return_index=True)
         ring_owner = part_owner[ring_part]
         xy, ring_of = shapely.get_coordinates(rings, return_index=True)
@@ -298,6 +312,13 @@ class GridIndex:
 
     # ------------------------------------------------------------------ queries
 
+    def geoms(self) -> np.ndarray:
+        """This thread's own prepared copy of the grid polygons (record order, WGS-84).
+
+        Use it on the calling thread only: handing it to another thread shares GEOS objects.
+        """
+        return self._copies.get()
+
     def locate_many(self, lon: np.ndarray, lat: np.ndarray) -> LocateResult:
         """Owner at every level for each (lon, lat) in WGS-84; see the module docstring."""
         lon = np.ascontiguousarray(lon, dtype=np.float64).reshape(-1)
@@ -347,6 +368,7 @@ class GridIndex:
         big = np.iinfo(np.int32).max
         prev = None
         deepest = np.full(m, -1, dtype=np.int32)
+        geoms = None
         for level in LEVELS:
             sel = glevel == level
             if prev is not None:
@@ -360,7 +382,9 @@ class GridIndex:
             cov = ~t
             ti = np.flatnonzero(t)
             if ti.size:
-                cov[ti] = shapely.intersects_xy(self._geoms[g[ti]], x[p[ti]], y[p[ti]])
+                if geoms is None:
+                    geoms = self.geoms()
+                cov[ti] = shapely.intersects_xy(geoms[g[ti]], x[p[ti]], y[p[ti]])
             best = np.full(m, big, dtype=np.int32)
             np.minimum.at(best, p[cov], self._rank[g[cov]])
             found = best < big
@@ -381,6 +405,13 @@ class GridIndex:
         arrays = (self._cells, self._nf_cells, self._csr_ptr, self._csr_grid, self._csr_test, self._tab,
                   self._tab_status)
         return int(sum(a.nbytes for a in arrays))
+
+
+def _prepared(wkb: np.ndarray) -> np.ndarray:
+    """Polygons from WKB, prepared: one thread's copy (GEOS builds each locator on first use)."""
+    geoms = shapely.from_wkb(wkb)
+    shapely.prepare(geoms)
+    return geoms
 
 
 def _metres_per_degree(lat: float) -> tuple[float, float]:

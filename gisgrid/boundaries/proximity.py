@@ -6,6 +6,12 @@ The trees hold each grid's boundary cut into short pieces, not whole polygons: a
 distance to a grid it is not in equals its distance to that grid's boundary, and a tree of
 short pieces answers in a few small distance computations where a whole polygon of a
 thousand vertices costs a scan of all of them.
+
+A Proximity is shared by every request thread (it lives in locate's snapshot), and GEOS objects
+must not be (docs/threads.md). It keeps the metric polygons and the pieces as WKB, and the GEOS
+objects built from them (Heyang: ~12 ms and ~11 MB a copy) in a pool: a call takes a copy no
+other thread uses meanwhile, so a worker holds as many copies as calls overlap, not one for each
+of its 16 threads.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import numpy as np
 import shapely
 
 from . import geometry
+from .edition_cache import CopyPool
 
 PIECE_VERTICES = 16
 # ~20 m: the bow of a 20 m lon/lat-straight segment after projection is far below a millimetre.
@@ -32,18 +39,30 @@ def boundary_pieces(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(lines, dtype=object), np.asarray(owner, dtype=np.int64)
 
 
+class _Geoms:
+    """One copy of the GEOS objects: the metric polygons and, per level, a tree of pieces."""
+
+    def __init__(self, metric_wkb: np.ndarray, pieces_wkb: dict[int, np.ndarray]):
+        self.metric = shapely.from_wkb(metric_wkb)
+        self.trees = {lvl: shapely.STRtree(shapely.from_wkb(wkb)) for lvl, wkb in pieces_wkb.items()}
+
+
 class Proximity:
     def __init__(self, geoms_wgs84: list[shapely.Geometry], levels: list[int]):
         self.levels = np.asarray(levels)
         # Densify in lon/lat first: an edge straight in degrees bows by up to metres once
         # projected, which would put a point lying on a shared edge ~0.5 m from its neighbour.
-        self.metric = geometry.to_metric(shapely.segmentize(np.asarray(geoms_wgs84, dtype=object), DENSIFY_DEG))
-        self.by_level: dict[int, tuple[np.ndarray, shapely.STRtree]] = {}
+        metric = geometry.to_metric(shapely.segmentize(np.asarray(geoms_wgs84, dtype=object), DENSIFY_DEG))
+        metric_wkb = shapely.to_wkb(metric)
+        # Per level: the record index of each piece's grid (plain data, shared) and the pieces.
+        self.owners: dict[int, np.ndarray] = {}
+        pieces_wkb: dict[int, np.ndarray] = {}
         for lvl in np.unique(self.levels):
             idx = np.flatnonzero(self.levels == lvl)
-            pieces, owner = boundary_pieces(self.metric[idx])
-            # Map each piece straight to its record index in the snapshot.
-            self.by_level[int(lvl)] = (idx[owner], shapely.STRtree(pieces))
+            pieces, owner = boundary_pieces(metric[idx])
+            self.owners[int(lvl)] = idx[owner]
+            pieces_wkb[int(lvl)] = shapely.to_wkb(pieces)
+        self.copies: CopyPool[_Geoms] = CopyPool(lambda: _Geoms(metric_wkb, pieces_wkb))
 
     @staticmethod
     def points(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
@@ -56,7 +75,21 @@ class Proximity:
         out: list[list[tuple[int, float]]] = [[] for _ in range(len(pts))]
         if tolerance_m <= 0:
             return out
-        for lvl, (idx, tree) in self.by_level.items():
+        with self.copies.use() as mine:
+            pairs_by_level = self._near_pairs(mine, pts, owners, tolerance_m)
+        for pairs, dist in pairs_by_level:
+            for (p, r), d in zip(pairs.tolist(), dist.tolist(), strict=True):
+                out[p].append((r, d))
+        for lst in out:
+            lst.sort(key=lambda rd: rd[1])
+        return out
+
+    def _near_pairs(self, mine: _Geoms, pts: np.ndarray, owners: dict[int, np.ndarray], tolerance_m: float
+                    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per level: the (point, record) pairs within the tolerance and their distances."""
+        found = []
+        for lvl, idx in self.owners.items():
+            tree = mine.trees[lvl]
             owner = owners.get(lvl)
             if owner is None:
                 continue
@@ -72,17 +105,14 @@ class Proximity:
                 continue
             # Several pieces of one grid may be near: keep one (point, grid) pair each.
             pairs = np.unique(np.column_stack([pidx, rec]), axis=0)
-            dist = shapely.distance(pts[pairs[:, 0]], self.metric[pairs[:, 1]])
-            for (p, r), d in zip(pairs.tolist(), dist.tolist(), strict=True):
-                out[p].append((r, d))
-        for lst in out:
-            lst.sort(key=lambda rd: rd[1])
-        return out
+            found.append((pairs, shapely.distance(pts[pairs[:, 0]], mine.metric[pairs[:, 1]])))
+        return found
 
     def nearest(self, pts: np.ndarray, level: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """Nearest grid of `level` for each point: (record idx, metres)."""
-        idx, tree = self.by_level[level]
-        (pi, gi), dist = tree.query_nearest(pts, return_distance=True, all_matches=False)
+        idx = self.owners[level]
+        with self.copies.use() as mine:
+            (pi, gi), dist = mine.trees[level].query_nearest(pts, return_distance=True, all_matches=False)
         # Outside points only: the nearest boundary piece's grid is the nearest grid.
         rec = np.full(len(pts), -1)
         d = np.full(len(pts), np.inf)

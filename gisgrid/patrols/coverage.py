@@ -17,6 +17,10 @@ grid polygon (GEOS prepares the polygon once per query), most segments lie wholl
 grid (a prepared `covers` answers those), and only the segments that cross a boundary are
 clipped with a real intersection. The area share, the costly part, buffers short runs of the
 track and unions them per block of grids on a small thread pool while the clipping proceeds.
+
+Threads (docs/threads.md): a GridSet is cached per process and read by every request thread and
+every pool thread, so it keeps the polygons as WKB and each thread builds its own prepared copy
+on first use; a pool task gets WKB and indices from the request, never the request's geometries.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ import shapely
 from django.conf import settings
 from django.db import connection
 
-from gisgrid.boundaries.edition_cache import EditionCache
+from gisgrid.boundaries.edition_cache import EditionCache, PerThread
 
 from .tracks import Track, split_at_gaps, to_metric
 
@@ -45,23 +49,53 @@ TZ = ZoneInfo("Asia/Shanghai")
 # Grids in metres, cached per edition
 
 
-@dataclass
 class GridSet:
-    """Grid polygons of one edition in GISGRID_METRIC_SRID, prepared, with their attributes."""
+    """Grid polygons of one edition in GISGRID_METRIC_SRID, with their attributes.
 
-    edition_id: int
-    edition_name: str
-    edition_version: int
-    codes: list[str]
-    names: list[str]
-    levels: np.ndarray  # int
-    urban: np.ndarray  # bool: the grid or its parent is an urban community (the county town)
-    geoms: np.ndarray  # shapely (Multi)Polygons, metres, prepared
-    areas: np.ndarray  # m², from the metric polygons (what share is measured against)
-    _subsets: dict = field(default_factory=dict, repr=False)
+    Shared by threads: holds the polygons as WKB (`wkb`) and plain arrays. `geoms` is the
+    calling thread's own prepared copy, built on the thread's first use and kept on this set
+    (freed with it). Sets from `select` and `subset` index the same copies, so no thread builds
+    its polygons twice. `geoms` may be given as geometries or as WKB; geometries are copied
+    through WKB, the given objects are not kept.
+    """
+
+    def __init__(self, edition_id: int, edition_name: str, edition_version: int, codes: list[str],
+                 names: list[str], levels: np.ndarray, urban: np.ndarray, geoms: np.ndarray, areas: np.ndarray):
+        self.edition_id = edition_id
+        self.edition_name = edition_name
+        self.edition_version = edition_version
+        self.codes = codes
+        self.names = names
+        self.levels = levels  # int
+        self.urban = urban  # bool: the grid or its parent is an urban community (the county town)
+        self.areas = areas  # m², from the metric polygons (what share is measured against)
+        wkb = np.asarray(geoms, dtype=object)
+        if len(wkb) and not isinstance(wkb[0], bytes):
+            wkb = shapely.to_wkb(wkb)
+        self.wkb: np.ndarray = wkb
+        self._copies: PerThread[np.ndarray] = PerThread(lambda: _prepared(wkb))
+        self._subsets: dict[tuple, GridSet] = {}
 
     def __len__(self) -> int:
         return len(self.codes)
+
+    @property
+    def geoms(self) -> np.ndarray:
+        """This thread's own prepared polygons (metres), one per grid: use on this thread only."""
+        return self._copies.get()
+
+    def _view(self, idx: np.ndarray) -> GridSet:
+        """The grids at `idx`, their polygons taken from this set's per-thread copies."""
+        sub = GridSet.__new__(GridSet)
+        sub.edition_id, sub.edition_name, sub.edition_version = (
+            self.edition_id, self.edition_name, self.edition_version)
+        sub.codes = [self.codes[i] for i in idx]
+        sub.names = [self.names[i] for i in idx]
+        sub.levels, sub.urban, sub.areas, sub.wkb = self.levels[idx], self.urban[idx], self.areas[idx], self.wkb[idx]
+        parent = self._copies
+        sub._copies = PerThread(lambda: parent.get()[idx])
+        sub._subsets = {}
+        return sub
 
     def select(self, level: int | None = None, urban_only: bool = False) -> GridSet:
         """The grids of one level (None: all), only urban ones if asked; cached on this set."""
@@ -73,22 +107,22 @@ class GridSet:
                 keep &= self.levels == level
             if urban_only:
                 keep &= self.urban
-            idx = np.flatnonzero(keep)
-            sub = GridSet(self.edition_id, self.edition_name, self.edition_version,
-                          [self.codes[i] for i in idx], [self.names[i] for i in idx],
-                          self.levels[idx], self.urban[idx], self.geoms[idx], self.areas[idx])
-            self._subsets[key] = sub
+            # Two threads racing here build two equal views; either one is right.
+            sub = self._subsets.setdefault(key, self._view(np.flatnonzero(keep)))
         return sub
 
     def subset(self, codes: Sequence[str]) -> GridSet:
         """The grids whose code is in `codes` (any level), in this set's order."""
         wanted = set(codes)
-        idx = np.array([i for i, c in enumerate(self.codes) if c in wanted], dtype=int)
-        return GridSet(self.edition_id, self.edition_name, self.edition_version,
-                       [self.codes[i] for i in idx], [self.names[i] for i in idx],
-                       self.levels[idx], self.urban[idx], self.geoms[idx], self.areas[idx])
+        return self._view(np.array([i for i, c in enumerate(self.codes) if c in wanted], dtype=int))
 
 
+def _prepared(wkb: np.ndarray) -> np.ndarray:
+    """One thread's polygons from WKB, prepared (GEOS builds each index on first use)."""
+    geoms = shapely.from_wkb(wkb) if len(wkb) else np.array([], dtype=object)
+    if len(geoms):
+        shapely.prepare(geoms)
+    return geoms
 
 
 def _build_grid_set(edition_id: int, name: str, version: int) -> GridSet:
@@ -110,12 +144,13 @@ def _build_grid_set(edition_id: int, name: str, version: int) -> GridSet:
         bad = ~shapely.is_valid(geoms)
         if bad.any():  # reprojection can fold a sliver; clipping invalid polygons raises
             geoms[bad] = shapely.make_valid(geoms[bad])
-        shapely.prepare(geoms)
+    # The set keeps WKB only: these geometries are this thread's and are dropped here.
     return GridSet(
         edition_id=edition_id, edition_name=name, edition_version=version,
         codes=[r[0] for r in rows], names=[r[1] for r in rows],
         levels=np.array([r[2] for r in rows], dtype=int), urban=np.array([r[3] for r in rows], dtype=bool),
-        geoms=np.asarray(geoms, dtype=object), areas=shapely.area(geoms) if len(geoms) else np.zeros(0),
+        geoms=shapely.to_wkb(geoms) if len(geoms) else np.array([], dtype=object),
+        areas=shapely.area(geoms) if len(geoms) else np.zeros(0),
     )
 
 
@@ -339,28 +374,35 @@ def _share_started(segs: Segments, grids: GridSet, radius_m: float) -> Callable[
         block_of[block] = b
     near = [np.unique(ri[block_of[gi] == b]) for b in range(len(blocks))]
 
-    def block_share(block: np.ndarray, runs: np.ndarray, buffers: Callable[[], np.ndarray]) -> np.ndarray:
-        if len(runs) == 0:
-            return np.zeros(len(block))
-        seen = shapely.union_all(buffers()[runs])
+    def block_share(block: np.ndarray, buffers: np.ndarray) -> np.ndarray:
+        # grids.geoms is the calling thread's own copy: the request's here, a pool thread's there.
+        seen = shapely.union_all(buffers)
         return shapely.area(shapely.intersection(seen, grids.geoms[block])) / grids.areas[block]
 
     if serial:
         buffered = shapely.buffer(lines, radius_m)
         for block, runs in zip(blocks, near, strict=True):
-            out[block] = block_share(block, runs, lambda: buffered)
+            if len(runs):
+                out[block] = block_share(block, buffered[runs])
         return lambda: np.clip(out, 0.0, 1.0)
 
+    # The pool threads get the runs and their buffers as WKB, never this thread's geometries
+    # (or one another's): each task builds its own from the bytes. Exact, and cheap: ~20 ms of
+    # the ~1.3 s CPU a day of ten inspectors (57,600 fixes) costs (docs/threads.md).
     pool = _executor()
+    lines_wkb = shapely.to_wkb(lines)
     chunks = np.array_split(np.arange(len(lines)), 2 * WORKERS)
-    buffer_futures = [pool.submit(shapely.buffer, lines[c], radius_m) for c in chunks]
+    buffer_futures = [pool.submit(_buffer_wkb, lines_wkb[c], radius_m) for c in chunks]
 
-    def buffers() -> np.ndarray:
+    def pool_block_share(block: np.ndarray, runs: np.ndarray) -> np.ndarray:
+        if len(runs) == 0:
+            return np.zeros(len(block))
         # Block tasks wait here for the buffer tasks. Those were queued first and the pool is
         # FIFO, so they are running or done by the time a block task starts: no deadlock.
-        return np.concatenate([f.result() for f in buffer_futures])
+        buffers_wkb = np.concatenate([f.result() for f in buffer_futures])
+        return block_share(block, shapely.from_wkb(buffers_wkb[runs]))
 
-    futures = [pool.submit(block_share, block, runs, buffers) for block, runs in zip(blocks, near, strict=True)]
+    futures = [pool.submit(pool_block_share, block, runs) for block, runs in zip(blocks, near, strict=True)]
 
     def finish() -> np.ndarray:
         for block, fut in zip(blocks, futures, strict=True):
@@ -368,6 +410,11 @@ def _share_started(segs: Segments, grids: GridSet, radius_m: float) -> Callable[
         return np.clip(out, 0.0, 1.0)
 
     return finish
+
+
+def _buffer_wkb(lines_wkb: np.ndarray, radius_m: float) -> np.ndarray:
+    """Buffers of the lines, WKB in and out (a pool task: its geometries stay on its thread)."""
+    return shapely.to_wkb(shapely.buffer(shapely.from_wkb(lines_wkb), radius_m))
 
 
 # ---------------------------------------------------------------------------------------------

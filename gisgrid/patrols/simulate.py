@@ -31,7 +31,9 @@ def _beats(count: int) -> list[list[shapely.Point]]:
     """The town's level-3 grids cut into `count` wedges around the town centre, one per
     inspector: walks stay inside a wedge (it is convex), so an idle inspector's beat stays red."""
     snap = locate.snapshot()
-    points = [r.geom.point_on_surface() for r in snap.index.records if r.level == 3]
+    # The shared snapshot's records carry no geometry; geoms() is this thread's own copy.
+    geoms = snap.index.geoms()
+    points = [shapely.point_on_surface(geoms[i]) for i, r in enumerate(snap.index.records) if r.level == 3]
     if not points or count == 0:
         return []
     cx = float(np.mean([p.x for p in points]))
