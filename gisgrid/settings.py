@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 import dj_database_url
@@ -10,8 +11,52 @@ from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-SECRET_KEY = os.environ.get("GISGRID_SECRET_KEY", "dev-only-insecure-key-change-me")
+# Production mode (docs/operations.md, "Production start"): served behind the TLS proxy of
+# deploy/nginx-tls.conf.template; `./run serve` turns it on when it terminates TLS.
+GISGRID_PRODUCTION = os.environ.get("GISGRID_PRODUCTION", "0") == "1"
+GISGRID_SECRET_KEY_FILE = Path(os.environ.get("GISGRID_SECRET_KEY_FILE", "") or BASE_DIR / "var" / "secret_key")
+
+
+def _secret_key() -> tuple[str, str]:
+    """(key, where it came from: env, file or ephemeral). One key per installation, never in
+    the repo: the environment's GISGRID_SECRET_KEY, else the file `./run` makes at first use (var/secret_key, mode 0600, or
+    GISGRID_SECRET_KEY_FILE). With neither, as under plain pytest or `manage.py` outside `./run`,
+    a random key for this process alone: nothing signed by it (sessions, CSRF and password-reset
+    tokens) outlives the process, and `check_production` refuses to serve with it. Production
+    mode with no key is an error rather than a key that changes at every restart."""
+    key = os.environ.get("GISGRID_SECRET_KEY", "").strip()
+    if key:
+        return key, "env"
+    path = GISGRID_SECRET_KEY_FILE
+    try:
+        key = path.read_text().strip()
+    except FileNotFoundError:
+        key = ""
+    except PermissionError as exc:
+        raise ImproperlyConfigured(f"密钥文件不可读 (cannot read the secret key file {path}): run as its owner") from exc
+    if key:
+        return key, "file"
+    if GISGRID_PRODUCTION:
+        raise ImproperlyConfigured(
+            f"没有密钥 (no secret key): set GISGRID_SECRET_KEY or start with ./run serve, which makes {path}")
+    return secrets.token_urlsafe(50), "ephemeral"
+
+
+SECRET_KEY, GISGRID_SECRET_KEY_SOURCE = _secret_key()
 DEBUG = os.environ.get("GISGRID_DEBUG", "0") == "1"
+if GISGRID_PRODUCTION:
+    # nginx sets X-Forwarded-Proto to its own $scheme on every request it passes (it never
+    # forwards a client's), and gunicorn listens on a unix socket only nginx can reach, so the
+    # header can be trusted to say whether the phone or browser used HTTPS.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    # A year, as `check --deploy` asks; browsers then refuse plain HTTP to this host (and its
+    # subdomains) even when a link says http://. GISGRID_HSTS_SECONDS=300 for a first trial.
+    SECURE_HSTS_SECONDS = int(os.environ.get("GISGRID_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
 ALLOWED_HOSTS = os.environ.get("GISGRID_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
 
 
@@ -158,7 +203,14 @@ REST_FRAMEWORK = {
         "gisgrid.renderers.OrjsonRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular's, with each operation's security read from the permission matrix.
+    "DEFAULT_SCHEMA_CLASS": "gisgrid.api_schema.AutoSchema",
+    # DRF's defaults, with a JSON body nested too deeply refused as a 400 (gisgrid/parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "gisgrid.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "gisgrid.api_errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -172,6 +224,16 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Shared components (GeoJSON geometry, ApiError) and every operation's error answers.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "gisgrid.api_schema.postprocess"],
+    "ENUM_NAME_OVERRIDES": {
+        "FeatureTypeEnum": "gisgrid.api_schema.FEATURE",
+        "FeatureCollectionTypeEnum": "gisgrid.api_schema.FEATURE_COLLECTION",
+        "EditionStatusEnum": "gisgrid.api_schema.EDITION_STATUS",
+        "LocateStatusEnum": "gisgrid.api_schema.LOCATE_STATUS",
+        "CrsEnum": "gisgrid.boundaries.datums.CRS_CHOICES",
+        "ReportStatusEnum": "gisgrid.incidents.schema.REPORT_STATUS",
+    },
 }
 
 # Map: a basemap is optional (Tianditu needs a key; county networks are often closed).

@@ -176,7 +176,8 @@ class ServerProcess:
         self.log_path = self._dir / "server.log"
 
     def start(self, timeout: float = 120) -> None:
-        env = {**os.environ, **self.env, "DATABASE_URL": self.database_url, "HOST": "127.0.0.1",
+        # The prepared databases hold the demo accounts: accepted as `./run demo` accepts them.
+        env = {"GISGRID_ALLOW_DEMO": "1", **os.environ, **self.env, "DATABASE_URL": self.database_url, "HOST": "127.0.0.1",
                "PORT": str(self.port), "WORKERS": str(self.workers), "PYTHONUNBUFFERED": "1"}
         log = open(self.log_path, "ab")
         # A session of its own: stop() signals the whole group (run script, proxy, gunicorn).

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -14,6 +13,7 @@ from gisgrid.api_errors import BadParameter
 
 from . import display, editions, exporting
 from .models import Edition, Grid
+from .schema import CountyFeatureCollection, GridFeatureCollection
 from .serializers import GridDetailSerializer
 
 
@@ -34,6 +34,13 @@ def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
     if minx > maxx or miny > maxy:
         raise BadParameter("bbox", "最小值大于最大值 (min greater than max)")
     return minx, miny, maxx, maxy
+
+
+def refuse_nul(field: str, value: str) -> str:
+    """PostgreSQL text cannot hold NUL: such a value is refused before it reaches a query."""
+    if "\x00" in value:
+        raise BadParameter(field, "不能含 NUL 字符 (must not contain NUL characters)")
+    return value
 
 
 def visible_editions(user):
@@ -82,7 +89,8 @@ class GridListView(APIView):
             OpenApiParameter("simplify", float, description="显示用简化容差(米) display simplification, metres"),
             OpenApiParameter("edition", int, description="版本编号, 默认现行 edition id (default: active)"),
         ],
-        responses={200: OpenApiTypes.OBJECT},
+        operation_id="grids_list",
+        responses=GridFeatureCollection,
     )
     def get(self, request):
         query = GridListQuery(data=request.query_params)
@@ -102,9 +110,11 @@ class GridDetailView(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("edition", int, description="版本编号, 默认现行")],
+        operation_id="grids_retrieve",
         responses=GridDetailSerializer,
     )
     def get(self, request, code: str):
+        refuse_nul("code", code)
         edition = resolve_edition(request)
         grid = get_object_or_404(Grid.objects.select_related("parent", "unit", "edition"), edition=edition, code=code)
         return Response(GridDetailSerializer(grid, context={"request": request}).data)
@@ -115,7 +125,8 @@ class CountyView(APIView):
 
     permission_classes = [FromMatrix]
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(parameters=[OpenApiParameter("edition", int, description="版本编号, 默认现行")],
+                   operation_id="county_retrieve", responses=CountyFeatureCollection)
     def get(self, request):
         edition = resolve_edition(request)
         return Response({"type": "FeatureCollection", "features": [exporting.county_feature(edition)]})

@@ -7,10 +7,9 @@ import tempfile
 from pathlib import Path
 
 import shapely
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,11 +17,24 @@ from rest_framework.views import APIView
 from gisgrid.accounts.permissions import CanEditBoundaries, IsPlanner
 from gisgrid.accounts.policy import FromMatrix
 from gisgrid.api_errors import BadParameter
+from gisgrid.parsers import JSONParser
 
 from . import diff, editing, editions, importing, routed_items
 from .api import edition_for, resolve_edition, visible_editions
 from .edition_validation import validate_edition
 from .models import Edition, EditionChange
+from .schema import (
+    BlindSpotCollection,
+    Change,
+    DiffSchema,
+    EditAnswer,
+    EditionDetail,
+    EditRequest,
+    ImportAnswer,
+    ImportRequest,
+    PublishRequest,
+    ValidationAnswer,
+)
 from .serializers import EditionSerializer
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
@@ -35,7 +47,7 @@ def geometry_field(data: dict, field: str) -> shapely.Geometry:
     if isinstance(raw, str):
         try:
             raw = json.loads(raw)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             raise BadParameter(field, "不是合法的 GeoJSON (not valid GeoJSON)") from None
     if isinstance(raw, dict) and raw.get("type") == "Feature":
         raw = raw.get("geometry")
@@ -88,11 +100,11 @@ class CreateDraft(serializers.Serializer):
 class EditionsView(EditionErrorMixin, APIView):
     permission_classes = [CanEditBoundaries]
 
-    @extend_schema(responses=EditionSerializer(many=True))
+    @extend_schema(operation_id="editions_list", responses=EditionSerializer(many=True))
     def get(self, request):
         return Response(EditionSerializer(visible_editions(request.user), many=True).data)
 
-    @extend_schema(request=CreateDraft, responses=EditionSerializer)
+    @extend_schema(operation_id="editions_create", request=CreateDraft, responses={201: EditionSerializer})
     def post(self, request):
         s = CreateDraft(data=request.data)
         s.is_valid(raise_exception=True)
@@ -105,7 +117,7 @@ class EditionsView(EditionErrorMixin, APIView):
 
 
 class EditionDetailView(APIView):
-    @extend_schema(responses=EditionSerializer)
+    @extend_schema(operation_id="editions_retrieve", responses=EditionDetail)
     def get(self, request, pk: int):
         edition = edition_for(request, pk)
         data = EditionSerializer(edition).data
@@ -116,7 +128,7 @@ class EditionDetailView(APIView):
 class ValidationView(APIView):
     permission_classes = [FromMatrix]
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="editions_validation", responses=ValidationAnswer)
     def get(self, request, pk: int):
         edition = edition_for(request, pk)
         findings = validate_edition(edition)
@@ -142,7 +154,9 @@ class EditView(EditionErrorMixin, APIView):
     permission_classes = [IsPlanner]
     parser_classes = [JSONParser]
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="editions_edit", request=EditRequest, responses=EditAnswer,
+                   parameters=[OpenApiParameter("op", str, OpenApiParameter.PATH,
+                                                enum=["assign", "reshape", "split", "merge", "undo", "redo"])])
     def post(self, request, pk: int, op: str):
         edition = edition_for(request, pk)
         data = request.data if isinstance(request.data, dict) else {}
@@ -182,7 +196,7 @@ class ImportLayerView(EditionErrorMixin, APIView):
     permission_classes = [IsPlanner]
     parser_classes = [MultiPartParser, FormParser]
 
-    @extend_schema(request={"multipart/form-data": OpenApiTypes.OBJECT}, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="editions_import", request={"multipart/form-data": ImportRequest}, responses=ImportAnswer)
     def post(self, request, pk: int):
         edition = edition_for(request, pk)
         upload = request.FILES.get("file")
@@ -220,7 +234,7 @@ class ImportLayerView(EditionErrorMixin, APIView):
 class PublishView(EditionErrorMixin, APIView):
     permission_classes = [IsPlanner]
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses=EditionSerializer)
+    @extend_schema(operation_id="editions_publish", request=PublishRequest, responses=EditionSerializer)
     def post(self, request, pk: int):
         edition = edition_for(request, pk)
         data = request.data if isinstance(request.data, dict) else {}
@@ -237,8 +251,9 @@ class DiffView(APIView):
 
     geojson_only = False
     permission_classes = [FromMatrix]
+    schema = DiffSchema()
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(parameters=[OpenApiParameter("against", int, description="比较的版本, 默认 based_on 或现行")])
     def get(self, request, pk: int):
         new = edition_for(request, pk)
         against = request.query_params.get("against")
@@ -262,7 +277,7 @@ class DiffView(APIView):
 class ChangesView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="editions_changes", responses=Change(many=True))
     def get(self, request, pk: int):
         edition = edition_for(request, pk)
         rows = EditionChange.objects.filter(edition=edition).select_related("by").order_by("seq")
@@ -276,7 +291,8 @@ class BlindSpotsView(APIView):
 
     permission_classes = [FromMatrix]
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="blind_spots", responses=BlindSpotCollection,
+                   parameters=[OpenApiParameter("edition", int, description="版本编号, 默认现行")])
     def get(self, request):
         edition = resolve_edition(request)
         features = []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -13,8 +12,9 @@ from gisgrid.accounts.roles import can_see_personal_data
 from gisgrid.api_errors import BadParameter
 
 from . import gazetteer, locate
-from .api import edition_for
+from .api import edition_for, refuse_nul
 from .datums import CRS_CHOICES
+from .schema import GeocodeAnswer, LocateAnswer, LocateBatchAnswer, LocateBatchRequest
 
 
 class LocateQuery(serializers.Serializer):
@@ -43,7 +43,7 @@ def parse_points(raw: list, limit: int) -> np.ndarray:
             raise BadParameter("points", f"每个点必须是 [lon, lat] 数值对 (point at index {i} must be [lon, lat] numbers)")
     try:
         arr = np.asarray(raw, dtype=float)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an integer beyond any float
         raise BadParameter("points", "每个点必须是 [lon, lat] 数值对 (each point must be [lon, lat] numbers)") from None
     if arr.ndim != 2 or arr.shape[1] != 2:
         raise BadParameter("points", "每个点必须是 [lon, lat] (each point must be a pair [lon, lat])")
@@ -75,7 +75,8 @@ class LocateView(APIView):
             OpenApiParameter("tolerance_m", float, description="临界距离(米), 默认 20"),
             OpenApiParameter("edition", int, description="版本编号, 默认现行"),
         ],
-        responses={200: OpenApiTypes.OBJECT},
+        operation_id="locate_point",
+        responses=LocateAnswer,
     )
     def get(self, request):
         q = LocateQuery(data=request.query_params)
@@ -85,8 +86,9 @@ class LocateView(APIView):
         return Response(answers[0])
 
     @extend_schema(
-        request=LocateBatch,
-        responses={200: OpenApiTypes.OBJECT},
+        operation_id="locate_batch",
+        request=LocateBatchRequest,
+        responses=LocateBatchAnswer,
         examples=[OpenApiExample("GCJ-02", value={"crs": "gcj02", "points": [[110.1504, 35.2381]]})],
     )
     def post(self, request):
@@ -108,11 +110,12 @@ class GeocodeView(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("q", str, required=True, description="地名或片段, e.g. 泰山社区"),
-                    OpenApiParameter("limit", int, description="最多返回条数, 默认 10")],
-        responses={200: OpenApiTypes.OBJECT},
+                    OpenApiParameter("limit", int, description="最多返回条数 1-50, 默认 10")],
+        operation_id="geocode",
+        responses=GeocodeAnswer,
     )
     def get(self, request):
-        q = (request.query_params.get("q") or "").strip()
+        q = refuse_nul("q", (request.query_params.get("q") or "").strip())
         if not q:
             raise BadParameter("q", "查询词不能为空 (the query must not be empty)")
         if len(q) > gazetteer.MAX_QUERY_LENGTH:

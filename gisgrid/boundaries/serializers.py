@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework_gis.fields import GeometryField
 
@@ -21,7 +22,7 @@ class StaffSerializer(serializers.Serializer):
     role_label = serializers.CharField()
     name = serializers.CharField()
     unit = serializers.CharField(allow_null=True)
-    phone = serializers.CharField(required=False)
+    phone = serializers.CharField(required=False, allow_blank=True, help_text="only for roles that need it")
 
     def to_representation(self, a: GridAssignment):
         data = {
@@ -44,6 +45,29 @@ class EditionSerializer(serializers.ModelSerializer):
                             "county_code", "county_name"]
 
 
+class GridUnit(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    kind = serializers.CharField()
+    phone = serializers.CharField(required=False, allow_blank=True, help_text="only for roles that need it")
+
+
+class GridChild(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    level = serializers.IntegerField()
+
+
+class ChainLink(GridChild):
+    """level 1 down to the grid itself"""
+
+
+class GridEdition(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    status = serializers.ChoiceField(Edition.Status.choices)
+
+
 class GridDetailSerializer(serializers.ModelSerializer):
     parent_code = serializers.SerializerMethodField()
     unit = serializers.SerializerMethodField()
@@ -59,9 +83,10 @@ class GridDetailSerializer(serializers.ModelSerializer):
         fields = ["code", "name", "level", "kind", "urban", "parent_code", "area_m2", "unit", "chain",
                   "children", "staff", "edition", "geometry"]
 
-    def get_parent_code(self, g: Grid):
+    def get_parent_code(self, g: Grid) -> str | None:
         return g.parent.code if g.parent_id else None
 
+    @extend_schema_field(GridUnit(allow_null=True))
     def get_unit(self, g: Grid):
         unit = g.unit
         if unit is None:
@@ -71,9 +96,11 @@ class GridDetailSerializer(serializers.ModelSerializer):
             data["phone"] = unit.phone
         return data
 
+    @extend_schema_field(GridChild(many=True))
     def get_children(self, g: Grid):
         return [{"code": c.code, "name": c.name, "level": c.level} for c in g.children.order_by("code")]
 
+    @extend_schema_field(ChainLink(many=True))
     def get_chain(self, g: Grid):
         chain, node = [], g
         while node is not None:
@@ -81,9 +108,11 @@ class GridDetailSerializer(serializers.ModelSerializer):
             node = node.parent
         return list(reversed(chain))
 
+    @extend_schema_field(StaffSerializer(many=True))
     def get_staff(self, g: Grid):
         qs = GridAssignment.objects.filter(grid_code=g.code, person__active=True).select_related("person__unit")
         return StaffSerializer(qs, many=True, context=self.context).data
 
+    @extend_schema_field(GridEdition())
     def get_edition(self, g: Grid):
         return {"id": g.edition_id, "name": g.edition.name, "status": g.edition.status}

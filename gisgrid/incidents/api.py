@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -15,11 +14,12 @@ from gisgrid.boundaries.locate_api import run_locate
 from .fields import category_field
 from .models import Category
 from .routing import route, routing_dict
+from .schema import RouteAnswer
 
 
 class CategorySerializer(serializers.ModelSerializer):
-    parent_code = serializers.CharField(source="parent.code", default=None)
-    lead_unit = serializers.CharField(source="lead_unit.name", default=None)
+    parent_code = serializers.CharField(source="parent.code", default=None, allow_null=True)
+    lead_unit = serializers.CharField(source="lead_unit.name", default=None, allow_null=True)
     assisting_units = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
     limit_working_days = serializers.IntegerField()
     severity_label = serializers.CharField(source="get_severity_display")
@@ -36,7 +36,7 @@ class CategoryListView(APIView):
 
     permission_classes = [FromMatrix]
 
-    @extend_schema(responses=CategorySerializer(many=True))
+    @extend_schema(operation_id="categories_list", responses=CategorySerializer(many=True))
     def get(self, request):
         qs = Category.objects.filter(active=True).select_related("parent", "lead_unit").prefetch_related("assisting_units")
         return Response(CategorySerializer(qs, many=True).data)
@@ -68,8 +68,11 @@ class RouteView(APIView):
         parameters=[OpenApiParameter("lon", float), OpenApiParameter("lat", float),
                     OpenApiParameter("address", str, description="地址/地名, 代替坐标 (instead of lon/lat)"),
                     OpenApiParameter("crs", str, enum=list(CRS_CHOICES)),
-                    OpenApiParameter("category", str, required=True, description="事项编码, e.g. E0501")],
-        responses={200: OpenApiTypes.OBJECT},
+                    OpenApiParameter("category", str, required=True, description="事项编码, e.g. E0501"),
+                    OpenApiParameter("tolerance_m", float, description="临界距离(米) 0-500, 默认 20"),
+                    OpenApiParameter("edition", int, description="版本编号, 默认现行")],
+        operation_id="route",
+        responses=RouteAnswer,
     )
     def get(self, request):
         q = RouteQuery(data=request.query_params)

@@ -21,6 +21,7 @@ from gisgrid.boundaries.datums import CRS_CHOICES
 from .fields import category_field
 from .models import Report
 from .reports import can_see_reporter, create_report, readable_reports
+from .schema import ReportAnswer
 
 
 class ReportCreate(serializers.Serializer):
@@ -64,7 +65,8 @@ class ReportsView(APIView):
     permission_classes = [FromMatrix]
 
     @extend_schema(parameters=[OpenApiParameter("grid", str, description="网格编码前缀 grid code prefix"),
-                               OpenApiParameter("status", str, enum=["open", "closed"])])
+                               OpenApiParameter("status", str, enum=["open", "closed"])],
+                   operation_id="reports_list", responses=ReportAnswer(many=True))
     def get(self, request):
         qs = readable_reports(request.user, Report.objects.select_related("category", "lead_unit")
                               .prefetch_related("assisting_units"))
@@ -83,7 +85,7 @@ class ReportsView(APIView):
             qs = qs.filter(status=status)
         return Response([report_dict(r, request) for r in qs[:500]])
 
-    @extend_schema(request=ReportCreate)
+    @extend_schema(operation_id="reports_create", request=ReportCreate, responses={201: ReportAnswer})
     def post(self, request):
         s = ReportCreate(data=request.data)
         s.is_valid(raise_exception=True)
@@ -104,6 +106,7 @@ class ReportsView(APIView):
 class ReportDetailView(APIView):
     permission_classes = [FromMatrix]
 
+    @extend_schema(operation_id="reports_retrieve", responses=ReportAnswer)
     def get(self, request, pk: int):
         # A report the caller may not read is 404, as if absent: its existence is not theirs either.
         r = get_object_or_404(readable_reports(request.user, Report.objects.select_related("category", "lead_unit")),

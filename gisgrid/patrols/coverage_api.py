@@ -27,6 +27,7 @@ from gisgrid.boundaries.models import GridAssignment, Person
 
 from . import coverage as cov
 from .params import parse_bool, parse_choice, parse_people, parse_period, scoped_people
+from .schema import CoverageAnswer, ScheduleAnswer
 from .tracks import TooManyFixes, load_tracks
 
 TZ = cov.TZ
@@ -155,7 +156,8 @@ class CoverageView(_PatrolView):
             OpenApiParameter("urban", int, enum=[0, 1], description="1: 只看城区网格"),
             OpenApiParameter("radius", float, description="覆盖半径(米) 1-500, 默认 30"),
         ],
-        responses={200: OpenApiTypes.OBJECT},
+        operation_id="patrols_coverage",
+        responses={(200, "application/json"): CoverageAnswer, (200, "text/csv"): OpenApiTypes.STR},
     )
     def get(self, request):
         q = request.query_params
@@ -212,7 +214,8 @@ def this_week(now: dt.datetime | None = None) -> tuple[dt.datetime, dt.datetime]
 class ScheduleView(_PatrolView):
     """The inspectors' duty (巡查频次): was every urban level-3 grid visited often enough in each window?"""
 
-    @extend_schema(parameters=PERIOD_PARAMS, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(parameters=PERIOD_PARAMS, operation_id="patrols_schedule",
+                   responses={(200, "application/json"): ScheduleAnswer, (200, "text/csv"): OpenApiTypes.STR})
     def get(self, request):
         q = request.query_params
         start, end = parse_period(q, default=this_week())

@@ -15,15 +15,7 @@ from django.conf import settings
 from django.http import QueryDict
 from django.urls import path
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import (
-    OpenApiExample,
-    OpenApiParameter,
-    OpenApiResponse,
-    extend_schema,
-    inline_serializer,
-)
-from rest_framework import serializers
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny, BasePermission
@@ -34,8 +26,11 @@ from rest_framework.views import APIView
 from gisgrid.accounts import roles
 from gisgrid.accounts.policy import FromMatrix
 from gisgrid.api_errors import BadParameter
+from gisgrid.api_schema import ApiError
+from gisgrid.boundaries.api import refuse_nul
 from gisgrid.boundaries.datums import CRS_CHOICES
 from gisgrid.boundaries.models import Person
+from gisgrid.schema_auth import DeviceTokenAuthentication
 
 from .ingest import filters, gpx, group_commit, osmand, times, traccar_json
 from .ingest.auth import DeviceAuthError, authenticate, credentials, devices_cache
@@ -44,15 +39,16 @@ from .ingest.pipeline import IngestResult, Submission, ingest
 from .ingest.records import BadFix, DecodeError
 from .models import Device, DeviceCounter, RejectedPosition
 from .params import parse_person
+from .schema import DeviceList, GpxAnswer, GpxUpload, IngestAnswer, OsmAndForm, PositionsRequest, RejectedList
 
 RESULT_EXAMPLE = {"accepted": 1, "duplicates": 0, "rejected": 1, "items": [
     {"index": 0, "status": "accepted"},
     {"index": 1, "status": "rejected", "reasons": ["invalid"], "detail": "positions[1].lat: not a number: 'abc'"}]}
 ERROR_RESPONSES = {
-    400: OpenApiResponse(OpenApiTypes.OBJECT, description="字段有误 {error, detail, fields}"),
-    401: OpenApiResponse(OpenApiTypes.OBJECT, description="缺少设备号或令牌 (missing id or token)"),
-    403: OpenApiResponse(OpenApiTypes.OBJECT, description="未登记设备、令牌错误或已停用"),
-    413: OpenApiResponse(OpenApiTypes.OBJECT, description="请求体或定位点过多 (too large)"),
+    400: OpenApiResponse(ApiError, description="字段有误 {error, detail, fields}"),
+    401: OpenApiResponse(ApiError, description="缺少设备号或令牌 (missing id or token)"),
+    403: OpenApiResponse(ApiError, description="未登记设备、令牌错误或已停用"),
+    413: OpenApiResponse(ApiError, description="请求体或定位点过多 (too large)"),
 }
 
 
@@ -168,6 +164,8 @@ def read_json(request) -> object:
         return json.loads(request.body)
     except ValueError as exc:  # UnicodeDecodeError included
         raise DecodeError("body", f"不是有效的 JSON (not valid JSON: {exc})") from None
+    except RecursionError:
+        raise DecodeError("body", "JSON 嵌套过深 (JSON nested too deeply)") from None
 
 
 OSMAND_PARAMETERS = [
@@ -190,20 +188,22 @@ OSMAND_PARAMETERS = [
 class OsmAndView(ProtocolErrors, APIView):
     """One fix by the OsmAnd protocol (OsmAnd app, Traccar Client), in the query or a form body."""
 
-    authentication_classes: list = []
+    # The device token is checked per item by the ingest layer; the class only declares it.
+    authentication_classes = [DeviceTokenAuthentication]
     permission_classes = [AllowAny]
 
     @extend_schema(operation_id="track_osmand_get", parameters=OSMAND_PARAMETERS,
-                   responses={200: OpenApiTypes.OBJECT, **ERROR_RESPONSES},
+                   responses={200: IngestAnswer, **ERROR_RESPONSES},
                    examples=[OpenApiExample("结果", value=RESULT_EXAMPLE, response_only=True)])
     def get(self, request):
         return self.receive(request)
 
-    @extend_schema(operation_id="track_osmand_post", parameters=OSMAND_PARAMETERS, request=None,
+    @extend_schema(operation_id="track_osmand_post", parameters=OSMAND_PARAMETERS,
+                   request={"application/x-www-form-urlencoded": OsmAndForm, "application/json": PositionsRequest},
                    description="Fields in the query, or in an urlencoded body when the query has no position "
                                "(Traccar Client posts with the query and an empty body). A JSON body is read as "
                                "Traccar Client JSON (see track/positions).",
-                   responses={200: OpenApiTypes.OBJECT, **ERROR_RESPONSES})
+                   responses={200: IngestAnswer, **ERROR_RESPONSES})
     def post(self, request):
         return self.receive(request)
 
@@ -231,14 +231,14 @@ class OsmAndView(ProtocolErrors, APIView):
 class PositionsView(ProtocolErrors, APIView):
     """Traccar Client JSON (one location or a list), or the plain batch with per-item results."""
 
-    authentication_classes: list = []
+    authentication_classes = [DeviceTokenAuthentication]
     permission_classes = [AllowAny]
 
     @extend_schema(
         operation_id="track_positions",
         parameters=[OpenApiParameter("token", str, description="设备令牌, if not in the body or a header")],
-        request=OpenApiTypes.OBJECT,
-        responses={200: OpenApiTypes.OBJECT, **ERROR_RESPONSES},
+        request=PositionsRequest,
+        responses={200: IngestAnswer, **ERROR_RESPONSES},
         examples=[
             OpenApiExample("Traccar Client", request_only=True, value={
                 "device_id": "860000000000001",
@@ -271,13 +271,9 @@ class GpxView(APIView):
 
     @extend_schema(
         operation_id="track_gpx",
-        request={"multipart/form-data": inline_serializer("GpxUpload", {
-            "file": serializers.FileField(help_text=f"GPX, at most {settings.GISGRID_GPX_MAX_BYTES // 2**20} MB"),
-            "device": serializers.CharField(required=False, help_text="设备号 of a registered device"),
-            "person": serializers.CharField(required=False, help_text="人员 id or username; default: yourself"),
-            "datum": serializers.ChoiceField(CRS_CHOICES, required=False, help_text="default wgs84"),
-        })},
-        responses={200: OpenApiTypes.OBJECT, 400: ERROR_RESPONSES[400], 403: ERROR_RESPONSES[403],
+        description=f"GPX at most {settings.GISGRID_GPX_MAX_BYTES // 2**20} MB",
+        request={"multipart/form-data": GpxUpload},
+        responses={200: GpxAnswer, 400: ERROR_RESPONSES[400], 403: ERROR_RESPONSES[403],
                    413: ERROR_RESPONSES[413]},
     )
     def post(self, request):
@@ -306,6 +302,7 @@ class GpxView(APIView):
 
     def target_device(self, request, data) -> Device:
         ident, who = (data.get("device") or "").strip(), (data.get("person") or "").strip()
+        refuse_nul("device", ident)
         if ident and who:
             raise BadParameter("device", "device 与 person 只能给一个 (give device or person, not both)")
         scope = roles.patrol_scope(request.user)
@@ -403,7 +400,7 @@ class DevicesView(APIView):
 
     permission_classes = [CanSupervisePatrols]
 
-    @extend_schema(operation_id="track_devices", responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="track_devices", responses=DeviceList)
     def get(self, request):
         devices = list(readable_devices().select_related("person"))
         counters: dict[int, dict[str, int]] = {}
@@ -445,7 +442,7 @@ class RejectedView(APIView):
         parameters=[OpenApiParameter("device", str, description="设备号"),
                     OpenApiParameter("reason", str, enum=list(filters.REASONS)),
                     OpenApiParameter("limit", int, description=f"默认 100, 最多 {MAX_LIMIT}")],
-        responses={200: OpenApiTypes.OBJECT},
+        responses=RejectedList,
     )
     def get(self, request):
         q = request.query_params
@@ -457,7 +454,7 @@ class RejectedView(APIView):
               .annotate(fix_readable=times.readable("fix_time"), fix_text=times.unreadable_text("fix_time"))
               .order_by("-received_at", "-id"))
         if q.get("device"):
-            qs = qs.filter(device__identifier=q["device"])
+            qs = qs.filter(device__identifier=refuse_nul("device", q["device"]))
         reason = q.get("reason")
         if reason:
             if reason not in filters.REASONS:

@@ -25,6 +25,7 @@ from . import sessions
 from .ingest import times
 from .models import Device, PatrolSession
 from .params import parse_people, parse_period, parse_time, scoped_people
+from .schema import LiveAnswer, SessionsAnswer, TrackAnswer
 from .tracks import load_tracks, split_at_gaps
 
 MAX_TRACK_DAYS = 7
@@ -47,7 +48,8 @@ class LiveView(APIView):
         summary="每人最后位置 last known position per person",
         parameters=[OpenApiParameter("role", str, enum=list(Person.Role.values)),
                     OpenApiParameter("since", str, description="ISO-8601; default 24 h ago"),
-                    OpenApiParameter("person", str, description="人员 id 或用户名 person id or username")])
+                    OpenApiParameter("person", str, description="人员 id 或用户名 person id or username")],
+        operation_id="patrols_live", responses=LiveAnswer)
     def get(self, request):
         people = scoped_people(request, parse_people(request.query_params))
         since = parse_time("since", request.query_params.get("since"), required=False)
@@ -87,7 +89,8 @@ class TrackView(APIView):
     @extend_schema(
         summary="一人一段时间的轨迹（回放） a person's track for replay",
         parameters=[OpenApiParameter("person", str, required=True),
-                    OpenApiParameter("start", str, required=True), OpenApiParameter("end", str, required=True)])
+                    OpenApiParameter("start", str, required=True), OpenApiParameter("end", str, required=True)],
+        operation_id="patrols_track", responses=TrackAnswer)
     def get(self, request):
         asked = parse_people(request.query_params)
         if len(asked) != 1:
@@ -136,7 +139,8 @@ class SessionsView(APIView):
     @extend_schema(
         summary="巡查段 patrol sessions (split at pauses > 10 min)",
         parameters=[OpenApiParameter("person", str), OpenApiParameter("start", str, required=True),
-                    OpenApiParameter("end", str, required=True)])
+                    OpenApiParameter("end", str, required=True)],
+        operation_id="patrols_sessions", responses=SessionsAnswer)
     def get(self, request):
         people = scoped_people(request, parse_people(request.query_params))
         start, end = parse_period(request.query_params, max_period=dt.timedelta(days=31))

@@ -22,6 +22,8 @@ DEMO_USERS = [
 # The demo unit staff work for the urban management bureau (Heyang's unit code), which leads
 # most street matters, so they have reports to read; in another county, link them in the admin.
 DEMO_UNIT = {"unitstaff": "D-CGJ"}
+# Published in the README: `check_production` refuses to serve while an account still has one.
+DEMO_PASSWORDS = {username: f"{username}-demo" for username, _, _ in DEMO_USERS}
 
 
 class Command(BaseCommand):
@@ -36,7 +38,7 @@ class Command(BaseCommand):
             Group.objects.get_or_create(name=role)
         rows = []
         for username, role, label in DEMO_USERS:
-            password = f"{username}-demo"
+            password = DEMO_PASSWORDS[username]
             user, _ = User.objects.get_or_create(username=username, defaults={"first_name": label})
             user.set_password(password)
             user.is_staff = role in (roles.ADMIN, roles.PLANNER)
