@@ -41,6 +41,17 @@ def stop_group_committer(django_db_setup):
 
 
 @pytest.fixture
+def fresh_partitions():
+    """Partitions made in a test roll back with it; the process-wide cache of known partitions
+    must not outlive them. Modules that store fixes use it with `pytestmark`."""
+    from gisgrid.patrols import partitions
+
+    partitions.forget()
+    yield
+    partitions.forget()
+
+
+@pytest.fixture
 def heyang_db(heyang_loaded, django_db_blocker, db):
     # A transactional test elsewhere may have flushed the tables: load again when gone.
     with django_db_blocker.unblock():

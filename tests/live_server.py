@@ -312,3 +312,13 @@ class PrivateCluster:
 
     def __exit__(self, *exc) -> None:
         self.destroy()
+
+
+def stored_per_device(db_url: str, identifiers: list[str]) -> dict[str, tuple[int, int]]:
+    """identifier -> (position rows, distinct fix times): equal when nothing was stored twice."""
+    with psycopg.connect(db_url) as c:
+        rows = c.execute(
+            "SELECT d.identifier, count(p.id), count(DISTINCT p.fix_time) FROM patrols_device d "
+            "LEFT JOIN patrols_position p ON p.device_id = d.id WHERE d.identifier = ANY(%s) GROUP BY d.identifier",
+            (identifiers,)).fetchall()
+    return {ident: (n, distinct) for ident, n, distinct in rows}

@@ -19,7 +19,6 @@ from django.test import Client
 from django.utils import timezone
 
 from gisgrid.boundaries.models import Person
-from gisgrid.patrols import partitions
 from gisgrid.patrols.ingest import auth
 from gisgrid.patrols.ingest_fast import OSMAND_PATH, with_osmand_fast_path
 from gisgrid.patrols.models import Device, Position, RejectedPosition
@@ -27,11 +26,7 @@ from gisgrid.patrols.models import Device, Position, RejectedPosition
 LON, LAT = 110.1496, 35.2377
 
 
-@pytest.fixture(autouse=True)
-def _fresh_partitions():
-    partitions.forget()
-    yield
-    partitions.forget()
+pytestmark = pytest.mark.usefixtures("fresh_partitions")
 
 
 @pytest.fixture

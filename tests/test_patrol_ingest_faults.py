@@ -32,7 +32,6 @@ from rest_framework.test import APIClient
 
 from gisgrid.audit.models import AuditEntry
 from gisgrid.boundaries.models import Person
-from gisgrid.patrols import partitions
 from gisgrid.patrols.ingest import auth
 from gisgrid.patrols.models import Device, Position, RejectedPosition
 
@@ -43,12 +42,7 @@ YEAR_1 = "0001-01-01T00:00:00+14:00"  # 1 BC in UTC: PostgreSQL stores it, psyco
 YEAR_9999 = "9999-12-31T23:59:59-14:00"  # year 10000 in UTC
 
 
-@pytest.fixture(autouse=True)
-def _fresh_partitions():
-    # Partitions made in a test roll back with it; the process-wide cache must not outlive them.
-    partitions.forget()
-    yield
-    partitions.forget()
+pytestmark = pytest.mark.usefixtures("fresh_partitions")
 
 
 @pytest.fixture

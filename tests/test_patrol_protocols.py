@@ -18,7 +18,6 @@ from django.utils import timezone
 
 from gisgrid.boundaries.datums import to_wgs84
 from gisgrid.boundaries.models import Person
-from gisgrid.patrols import partitions
 from gisgrid.patrols.ingest import auth, gpx, osmand, traccar_json
 from gisgrid.patrols.ingest.records import BadFix, DecodeError, Fix
 from gisgrid.patrols.models import Device, DeviceCounter, Position, RejectedPosition
@@ -28,12 +27,7 @@ LON, LAT = 110.1496, 35.2377
 KNOT = 0.514444
 
 
-@pytest.fixture(autouse=True)
-def _fresh_partitions():
-    # Each test's partitions roll back with it; the process-wide cache must not outlive them.
-    partitions.forget()
-    yield
-    partitions.forget()
+pytestmark = pytest.mark.usefixtures("fresh_partitions")
 
 
 @pytest.fixture

@@ -21,10 +21,16 @@ from collections import Counter
 from zoneinfo import ZoneInfo
 
 import httpx
-import psycopg
 import pytest
 
-from tests.live_server import ServerProcess, api_token, manage, prepared_database, register_devices
+from tests.live_server import (
+    ServerProcess,
+    api_token,
+    manage,
+    prepared_database,
+    register_devices,
+    stored_per_device,
+)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CLIENTS = 10
@@ -218,14 +224,7 @@ class Writer:
         return "gpx", r, 0
 
 
-def stored(db: str, identifiers: list[str]) -> dict[str, tuple[int, int]]:
-    """identifier -> (rows, distinct fix times) in positions."""
-    with psycopg.connect(db) as c:
-        rows = c.execute(
-            "SELECT d.identifier, count(p.id), count(DISTINCT p.fix_time) FROM patrols_device d "
-            "LEFT JOIN patrols_position p ON p.device_id = d.id WHERE d.identifier = ANY(%s) GROUP BY d.identifier",
-            (identifiers,)).fetchall()
-    return {ident: (n, distinct) for ident, n, distinct in rows}
+stored = stored_per_device
 
 
 def test_every_api_family_under_concurrent_clients(world):

@@ -22,7 +22,14 @@ import httpx
 import psycopg
 import pytest
 
-from tests.live_server import PrivateCluster, ServerProcess, api_token, prepared_database, register_devices
+from tests.live_server import (
+    PrivateCluster,
+    ServerProcess,
+    api_token,
+    prepared_database,
+    register_devices,
+    stored_per_device,
+)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SEAT = (110.1449, 35.2385)
@@ -50,14 +57,7 @@ def fixes(n: int, start: dt.datetime, lon: float, lat: float, step_s: int = 2) -
              "lat": round(lat + i * 2e-6, 7), "lon": lon, "accuracy": 5} for i in range(n)]
 
 
-def stored(db: str, identifiers: list[str]) -> dict[str, tuple[int, int]]:
-    """identifier -> (rows, distinct fix times)."""
-    with psycopg.connect(db) as c:
-        rows = c.execute(
-            "SELECT d.identifier, count(p.id), count(DISTINCT p.fix_time) FROM patrols_device d "
-            "LEFT JOIN patrols_position p ON p.device_id = d.id WHERE d.identifier = ANY(%s) GROUP BY d.identifier",
-            (identifiers,)).fetchall()
-    return {ident: (n, distinct) for ident, n, distinct in rows}
+stored = stored_per_device
 
 
 class Retrying:
