@@ -104,3 +104,14 @@ def server_error(request: HttpRequest) -> HttpResponse:
         return JsonResponse({"error": "server_error", "detail": detail}, status=500,
                             json_dumps_params={"ensure_ascii": False})
     return HttpResponse(_page(detail), status=500, content_type="text/html; charset=utf-8")
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """handler404: an unknown path or object under /api/ is JSON like every other API error;
+    pages keep Django's page."""
+    if _wants_json(request):
+        return JsonResponse({"error": "not_found", "detail": "未找到 (not found)"}, status=404,
+                            json_dumps_params={"ensure_ascii": False})
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)

@@ -21,6 +21,7 @@ urlpatterns = [
 
 # JSON for the API, 503 + Retry-After for database failures (gisgrid/db_errors.py).
 handler500 = "gisgrid.db_errors.server_error"
+handler404 = "gisgrid.db_errors.not_found"
 
 admin.site.site_header = "gisgrid 网格化管理平台"
 admin.site.site_title = "gisgrid"

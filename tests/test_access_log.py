@@ -1,9 +1,11 @@
-"""The served app's access log (nginx's, deploy/nginx.conf.template) never holds a secret: the
+"""The served app as nginx fronts it: its access log (nginx's, deploy/nginx.conf.template) never holds a secret: the
 value of every token, *_token, password, secret, key or api_key parameter is replaced by ***,
 while the rest of the request line stays readable for whoever reads the log."""
 
 from __future__ import annotations
 
+import json
+import socket
 import time
 
 import httpx
@@ -24,6 +26,16 @@ def test_access_log_redacts_secrets_in_queries():
         assert r.status_code == 200
         r = httpx.get(f"{server.url}/healthz", params={"password": secrets[3], "tokenish": "kept"})
         assert r.status_code == 200
+        # nginx's own refusals are JSON too: a URI over its header buffers (414).
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            sock.sendall(f"GET /api/v1/geocode?q={'a' * 40000} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                         "Connection: close\r\n\r\n".encode())
+            raw = b""
+            while chunk := sock.recv(65536):
+                raw += chunk
+        head, _, body = raw.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 414") and b"application/json" in head, head
+        assert json.loads(body)["error"] == "too_large"
         deadline = time.monotonic() + 10
         while "/healthz?" not in server.log_text() and time.monotonic() < deadline:
             time.sleep(0.1)

@@ -424,3 +424,19 @@ def test_not_found_errors_are_named(anon_client):
     for url in ("/api/v1/editions/999999", "/api/v1/grids/123"):
         r = anon_client.get(url)
         assert r.status_code == 404 and r.json()["error"] == "not_found"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/reports/-1", "/api/v1/no-such-thing", "/api/nothing/here"])
+def test_unknown_api_paths_answer_json_404(anon_client, path):
+    from django.test import Client
+
+    r = Client(raise_request_exception=False).get(path)
+    assert r.status_code == 404
+    assert r["Content-Type"].startswith("application/json") and r.json()["error"] == "not_found"
+
+
+def test_unknown_page_keeps_an_html_404(anon_client):
+    from django.test import Client
+
+    r = Client().get("/no-such-page/")
+    assert r.status_code == 404 and r["Content-Type"].startswith("text/html")
