@@ -177,7 +177,9 @@ class ServerProcess:
 
     def start(self, timeout: float = 120) -> None:
         # The prepared databases hold the demo accounts: accepted as `./run demo` accepts them.
-        env = {"GISGRID_ALLOW_DEMO": "1", **os.environ, **self.env, "DATABASE_URL": self.database_url, "HOST": "127.0.0.1",
+        # Not the browser fixture's DJANGO_ALLOW_ASYNC_UNSAFE: the server runs as in production.
+        inherited = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+        env = {"GISGRID_ALLOW_DEMO": "1", **inherited, **self.env, "DATABASE_URL": self.database_url, "HOST": "127.0.0.1",
                "PORT": str(self.port), "WORKERS": str(self.workers), "PYTHONUNBUFFERED": "1"}
         log = open(self.log_path, "ab")
         # A session of its own: stop() signals the whole group (run script, proxy, gunicorn).

@@ -38,11 +38,13 @@ PRINT_KEY = ("import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE',
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    """This process's environment without the settings these tests control."""
+    """This process's environment without the settings these tests control, nor the browser
+    fixture's DJANGO_ALLOW_ASYNC_UNSAFE (set for the whole session once a browser test ran;
+    `check --deploy` rightly refuses it)."""
     env = {k: v for k, v in os.environ.items()
            if k not in ("GISGRID_SECRET_KEY", "GISGRID_SECRET_KEY_FILE", "GISGRID_PRODUCTION",
                         "GISGRID_ALLOW_DEMO", "GISGRID_TLS_CERT", "GISGRID_TLS_KEY", "GISGRID_DEBUG",
-                        "GISGRID_ALLOWED_HOSTS", "HTTP_PORT")}
+                        "GISGRID_ALLOWED_HOSTS", "HTTP_PORT", "DJANGO_ALLOW_ASYNC_UNSAFE")}
     return {**env, **extra}
 
 
