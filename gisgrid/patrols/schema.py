@@ -152,27 +152,21 @@ class RejectedList(serializers.Serializer):
     results = Rejected(many=True)
 
 
-class Visitor(serializers.Serializer):
+class NoFixes(serializers.Serializer):
+    """A person as coverage names them; the people who sent no fix are just that."""
+
     person_id = serializers.IntegerField()
     name = serializers.CharField()
     role = serializers.CharField()
+
+
+class Visitor(NoFixes):
     time_s = serializers.FloatField()
     distance_m = serializers.FloatField()
     first_seen = serializers.DateTimeField(allow_null=True)
     last_seen = serializers.DateTimeField(allow_null=True)
 
 
-class GridCoverage(serializers.Serializer):
-    code = serializers.CharField()
-    name = serializers.CharField()
-    level = serializers.IntegerField()
-    visited = serializers.BooleanField()
-    visitors = Visitor(many=True)
-    time_s = serializers.FloatField()
-    distance_m = serializers.FloatField()
-    share = serializers.FloatField(help_text="share of the grid's area within `radius` m of a track, 0-1")
-    first_seen = serializers.DateTimeField(allow_null=True)
-    last_seen = serializers.DateTimeField(allow_null=True)
 
 
 class Idle(serializers.Serializer):
@@ -194,10 +188,14 @@ class OwnGrid(serializers.Serializer):
     last_seen = serializers.DateTimeField(allow_null=True)
 
 
-class PersonCoverage(serializers.Serializer):
-    person_id = serializers.IntegerField()
-    name = serializers.CharField()
-    role = serializers.CharField()
+class GridCoverage(OwnGrid):
+    """A grid's coverage: what a person's own grid shows, plus who walked it and how much of it."""
+
+    visitors = Visitor(many=True)
+    share = serializers.FloatField(help_text="share of the grid's area within `radius` m of a track, 0-1")
+
+
+class PersonCoverage(NoFixes):
     grids_visited = serializers.IntegerField()
     grids = serializers.ListField(child=serializers.CharField())
     distance_m = serializers.FloatField()
@@ -213,12 +211,6 @@ class CoverageSummary(serializers.Serializer):
     visited = serializers.IntegerField()
     unvisited = serializers.IntegerField()
     people = serializers.IntegerField()
-
-
-class NoFixes(serializers.Serializer):
-    person_id = serializers.IntegerField()
-    name = serializers.CharField()
-    role = serializers.CharField()
 
 
 class CoverageAnswer(serializers.Serializer):
