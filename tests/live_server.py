@@ -192,7 +192,7 @@ class ServerProcess:
                 raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.log_text()[-4000:]}")
             try:
                 if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200 and \
-                        len(self.worker_pids()) == self.workers:
+                        len(self.worker_pids()) == self.total_workers:
                     return
             except httpx.HTTPError:
                 pass
@@ -239,14 +239,20 @@ class ServerProcess:
             m = BOOTING.search(line)
             if m:
                 booted.add(int(m.group(1)))
-                if len(booted) > self.workers:
+                if len(booted) > self.total_workers:
                     found.append(line)
         return found
 
-    def master_pid(self) -> int | None:
-        """The gunicorn master among the processes this server started."""
+    @property
+    def total_workers(self) -> int:
+        """Workers of both pools: `./run serve` starts WORKERS for people and as many for phones."""
+        return 2 * self.workers
+
+    def master_pids(self) -> dict[str, int]:
+        """The gunicorn masters among the processes this server started, by pool: "app" for
+        people's requests, "ingest" for phones' fixes (its socket is ingest.sock)."""
         if not self.proc:
-            return None
+            return {}
         table = _proc_table()
         ours = {self.proc.pid}
         grew = True
@@ -254,17 +260,21 @@ class ServerProcess:
             kids = {pid for pid, (ppid, _) in table.items() if ppid in ours} - ours
             grew = bool(kids)
             ours |= kids
+        masters = {}
         for pid in sorted(ours):
             ppid, cmd = table.get(pid, (0, ""))
             if "gunicorn" in cmd and "gunicorn" not in table.get(ppid, (0, ""))[1]:
-                return pid
-        return None
+                masters["ingest" if "ingest.sock" in cmd else "app"] = pid
+        return masters
 
-    def worker_pids(self) -> set[int]:
-        master = self.master_pid()
-        if master is None:
-            return set()
-        return {pid for pid, (ppid, _) in _proc_table().items() if ppid == master}
+    def master_pid(self, pool: str = "app") -> int | None:
+        return self.master_pids().get(pool)
+
+    def worker_pids(self, pool: str | None = None) -> set[int]:
+        """Worker processes of one pool ("app", "ingest"), or of both."""
+        masters = self.master_pids()
+        wanted = {masters[pool]} if pool in masters else set() if pool else set(masters.values())
+        return {pid for pid, (ppid, _) in _proc_table().items() if ppid in wanted}
 
 
 class PrivateCluster:

@@ -230,7 +230,7 @@ stored = stored_per_device
 def test_every_api_family_under_concurrent_clients(world):
     server: ServerProcess = world["server"]
     workers_before = server.worker_pids()
-    assert len(workers_before) == 2
+    assert len(workers_before) == server.total_workers == 4  # 2 for people, 2 for phones
     s = seed(world)
     reads = read_requests(world, s)
 

@@ -21,8 +21,7 @@ from gisgrid.api_errors import BadParameter
 from gisgrid.boundaries import locate
 from gisgrid.boundaries.models import Person
 
-from . import sessions
-from .ingest import times
+from . import live, sessions
 from .models import Device, PatrolSession
 from .params import parse_people, parse_period, parse_time, scoped_people
 from .schema import LiveAnswer, SessionsAnswer, TrackAnswer
@@ -58,28 +57,8 @@ class LiveView(APIView):
         if role and role not in Person.Role.values:
             raise BadParameter("role", f"未知角色 unknown role; one of {', '.join(Person.Role.values)}")
         # Bounded above too: a last fix time written before ingest bounded fix times (year 10000)
-        # cannot be loaded, and it is nobody's position now anyway. The dirty span is never shown.
-        qs = (Device.objects.filter(person__isnull=False, last_fix_time__gte=since,
-                                    last_fix_time__lt=times.READABLE_UNTIL)
-              .defer("dirty_start", "dirty_end").select_related("person"))
-        if people is not None:
-            qs = qs.filter(person__in=people)
-        if role:
-            qs = qs.filter(person__role=role)
-        newest: dict[int, Device] = {}
-        for d in qs.order_by("person_id", "-last_fix_time"):
-            newest.setdefault(d.person_id, d)  # a person with two phones: the fresher one
-        names = _grid_names()
-        now = timezone.now()
-        people = [{
-            "person": {"id": d.person.pk, "name": d.person.name, "role": d.person.role},
-            "device": d.identifier,
-            "time": timezone.localtime(d.last_fix_time).isoformat(),
-            "age_s": round((now - d.last_fix_time).total_seconds()),
-            "lon": d.last_point.x, "lat": d.last_point.y,
-            "grids": [{"code": c, "name": names.get(c, "")} for c in d.last_codes],
-            "speed_mps": d.last_speed_mps, "battery": d.last_battery,
-        } for d in sorted(newest.values(), key=lambda d: d.person.name)]
+        # cannot be loaded, and it is nobody's position now anyway.
+        people = live.last_positions(since, timezone.now(), people=people, role=role, grid_names=_grid_names())
         return Response({"since": timezone.localtime(since).isoformat(), "count": len(people), "people": people})
 
 
