@@ -47,14 +47,20 @@ GEOMETRY_TYPES = {
     "MultiPolygon": _array(POLYGON),
 }
 GEOMETRY_REF = {"$ref": "#/components/schemas/GeoJSONGeometry"}
+# Each simple geometry is a named component and the unions refer to them: client generators
+# (openapi-python-client, tests/test_generated_client.py) cannot build a class from an unnamed
+# object inside a union nested in an array.
+SIMPLE_REFS = [{"$ref": f"#/components/schemas/GeoJSON{kind}"} for kind in GEOMETRY_TYPES]
 # A GeometryCollection holds simple geometries only (RFC 7946 §3.1.8 advises against nesting).
 COMPONENTS: dict[str, dict[str, Any]] = {
+    **{f"GeoJSON{kind}": _geometry(kind, c) for kind, c in GEOMETRY_TYPES.items()},
+    "GeoJSONGeometryCollection": {
+        "type": "object", "required": ["type", "geometries"],
+        "properties": {"type": {"type": "string", "enum": ["GeometryCollection"]},
+                       "geometries": _array({"oneOf": SIMPLE_REFS})}},
     "GeoJSONGeometry": {
         "description": "GeoJSON geometry (RFC 7946), coordinates [lon, lat] in WGS-84",
-        "oneOf": [*(_geometry(k, c) for k, c in GEOMETRY_TYPES.items()),
-                  {"type": "object", "required": ["type", "geometries"],
-                   "properties": {"type": {"type": "string", "enum": ["GeometryCollection"]},
-                                  "geometries": _array({"oneOf": [_geometry(k, c) for k, c in GEOMETRY_TYPES.items()]})}}],
+        "oneOf": [*SIMPLE_REFS, {"$ref": "#/components/schemas/GeoJSONGeometryCollection"}],
     },
 }
 
