@@ -92,13 +92,18 @@ class Finding(serializers.Serializer):
 class ApiError(serializers.Serializer):
     """Every error answer under /api/ (gisgrid/api_errors.py)."""
 
-    error = serializers.CharField(help_text="invalid, not_authenticated, permission_denied, not_found, "
-                                            "parse_error, edition, too_large, database_unavailable, …")
-    detail = serializers.CharField(required=False, help_text="中文 (English)")
+    error = serializers.CharField(help_text="the stable machine code clients switch on: invalid, not_authenticated, "
+                                            "permission_denied, not_found, stale_version, not_draft, wrong_state, "
+                                            "too_large, database_unavailable, … (docs/errors.md lists them all)")
+    detail = serializers.CharField(required=False,
+                                   help_text="the message in the request's language (Accept-Language: zh-hans "
+                                             "by default, en)")
     fields = serializers.DictField(required=False, child=serializers.JSONField(),
                                    help_text="per offending field or parameter, a list of reasons")
     findings = Finding(many=True, required=False,
                        help_text="editions: the findings that block publishing, or the invalid polygons of an import")
+    current_version = serializers.IntegerField(required=False, help_text="stale_version: the version now stored")
+    edition_status = serializers.CharField(required=False, help_text="not_draft: the edition's status now")
 
 
 class EditionRef(serializers.Serializer):

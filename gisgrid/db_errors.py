@@ -6,9 +6,11 @@ committed (each write runs in one transaction), so the answer tells phones and p
 back. The connection that failed is replaced at the next request (CONN_HEALTH_CHECKS), so the
 server recovers by itself when the database does.
 
-Three places answer: the DRF exception handler (gisgrid/api_errors.py) for API views, the
-middleware below for plain Django views, and `server_error` (handler500) for whatever escapes
-elsewhere, e.g. a session saved after the view answered.
+A failure is a member of the error family (`Unavailable`, gisgrid/errors.py) with its own code;
+the API's one mapping (`api_errors.error_answer`) turns it into JSON. Three places meet it: the
+DRF exception handler (gisgrid/api_errors.py) for API views, the middleware below for plain
+Django views, and `server_error` (handler500) for whatever escapes elsewhere, e.g. a session
+saved after the view answered; the last two answer JSON through the same mapping for /api/.
 """
 
 from __future__ import annotations
@@ -20,7 +22,10 @@ from dataclasses import dataclass
 
 import psycopg.errors as pg
 from django.db import InterfaceError, InternalError, OperationalError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
+from django.utils import translation
+
+from gisgrid.errors import NotFound, ServerError, ServiceError, Text, Unavailable, localize
 
 log = logging.getLogger(__name__)
 
@@ -28,13 +33,18 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Failure:
     code: str
-    detail: str
+    message: Text
     retry_after_s: int
 
+    def error(self) -> Unavailable:
+        """The failure as the family's 503, with Retry-After."""
+        return Unavailable(self.message, code=self.code, headers={"Retry-After": str(self.retry_after_s)})
 
-UNAVAILABLE = Failure("database_unavailable", "数据库暂不可用，请稍后重试 (database unavailable, retry later)", 5)
-TIMEOUT = Failure("statement_timeout", "查询超时已取消，请缩小范围或稍后重试 (query took too long and was cancelled)", 5)
-BUSY = Failure("database_busy", "数据库繁忙，请重试 (database busy, retry)", 1)
+
+UNAVAILABLE = Failure("database_unavailable", Text("数据库暂不可用，请稍后重试", "database unavailable, retry later"), 5)
+TIMEOUT = Failure("statement_timeout", Text("查询超时已取消，请缩小范围或稍后重试",
+                                            "query took too long and was cancelled; narrow it or retry later"), 5)
+BUSY = Failure("database_busy", Text("数据库繁忙，请重试", "database busy, retry"), 1)
 
 
 def database_failure(exc: BaseException | None) -> Failure | None:
@@ -51,17 +61,21 @@ def database_failure(exc: BaseException | None) -> Failure | None:
     return UNAVAILABLE
 
 
-def failure_body(failure: Failure) -> dict:
-    return {"error": failure.code, "detail": failure.detail}
-
-
 def failure_response(request: HttpRequest, failure: Failure) -> HttpResponse:
+    return error_response(request, failure.error())
+
+
+def error_response(request: HttpRequest, error: ServiceError) -> HttpResponse:
+    """A plain Django view's answer to a family error: the API's JSON (through the one mapping,
+    `api_errors`) for API clients, a small page for browsers."""
     if _wants_json(request):
-        response: HttpResponse = JsonResponse(failure_body(failure), status=503,
-                                              json_dumps_params={"ensure_ascii": False})
-    else:
-        response = HttpResponse(_page(failure.detail), status=503, content_type="text/html; charset=utf-8")
-    response["Retry-After"] = str(failure.retry_after_s)
+        from gisgrid import api_errors  # api_errors imports this module
+
+        return api_errors.json_response(api_errors.error_answer(error))
+    response = HttpResponse(_page(str(localize(error.detail))), status=error.status,
+                            content_type="text/html; charset=utf-8")
+    for name, value in error.headers.items():
+        response[name] = value
     return response
 
 
@@ -72,7 +86,8 @@ def _wants_json(request: HttpRequest) -> bool:
 
 
 def _page(detail: str) -> str:
-    return (f'<!doctype html><html lang="zh-Hans"><meta charset="utf-8"><title>{detail}</title>'
+    lang = "en" if (translation.get_language() or "").startswith("en") else "zh-Hans"
+    return (f'<!doctype html><html lang="{lang}"><meta charset="utf-8"><title>{detail}</title>'
             f"<p>{detail}</p></html>")
 
 
@@ -97,21 +112,14 @@ def server_error(request: HttpRequest) -> HttpResponse:
     """handler500: JSON for the API, retryable database failures as 503; Django has already
     logged the traceback."""
     failure = database_failure(sys.exc_info()[1])
-    if failure is not None:
-        return failure_response(request, failure)
-    detail = "服务器内部错误 (internal server error)"
-    if _wants_json(request):
-        return JsonResponse({"error": "server_error", "detail": detail}, status=500,
-                            json_dumps_params={"ensure_ascii": False})
-    return HttpResponse(_page(detail), status=500, content_type="text/html; charset=utf-8")
+    return error_response(request, failure.error() if failure is not None else ServerError())
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """handler404: an unknown path or object under /api/ is JSON like every other API error;
     pages keep Django's page."""
     if _wants_json(request):
-        return JsonResponse({"error": "not_found", "detail": "未找到 (not found)"}, status=404,
-                            json_dumps_params={"ensure_ascii": False})
+        return error_response(request, NotFound(Text("未找到", "not found")))
     from django.views.defaults import page_not_found
 
     return page_not_found(request, exception)

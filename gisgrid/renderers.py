@@ -31,6 +31,8 @@ import orjson
 from django.db.models.query import QuerySet
 from django.utils.encoding import force_str
 from django.utils.functional import Promise
+from rest_framework.exceptions import NotAcceptable
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.utils import encoders
 
@@ -95,3 +97,17 @@ class OrjsonRenderer(JSONRenderer):
             return b""
         indent = self.get_indent(accepted_media_type, renderer_context or {})
         return dumps(data, indent=bool(indent))
+
+
+class JsonUnlessAsked(DefaultContentNegotiation):
+    """DRF's negotiation, but a client that accepts none of a view's formats (a browser's
+    `Accept: text/html`) gets the view's first one, JSON, instead of a 406: every answer under
+    /api/ is JSON unless the client asked for another format the view offers (CSV, XML)."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        try:
+            return super().select_renderer(request, renderers, format_suffix)
+        except NotAcceptable:
+            if format_suffix or request.query_params.get(self.settings.URL_FORMAT_OVERRIDE):
+                raise  # an explicit ?format= the view does not offer stays a 404/406
+            return renderers[0], renderers[0].media_type

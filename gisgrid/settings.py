@@ -135,6 +135,9 @@ INSTALLED_APPS = [
     "gisgrid.boundaries",
     "gisgrid.incidents",
     "gisgrid.patrols",
+    "gisgrid.workdays",
+    "gisgrid.cases",
+    "gisgrid.open311",
     "gisgrid.datasets",
     "gisgrid.web",
 ]
@@ -197,12 +200,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
+    "DEFAULT_PERMISSION_CLASSES": ["gisgrid.accounts.policy.ReadOnlyUnlessSignedIn"],
     # orjson: several times faster on the big answers (all grids, batch locate); same JSON.
-    "DEFAULT_RENDERER_CLASSES": [
-        "gisgrid.renderers.OrjsonRenderer",
-        "rest_framework.renderers.BrowsableAPIRenderer",
-    ],
+    # JSON only: the browsable HTML pages are not an API answer (docs/bad-input.md); a client
+    # asking for HTML gets JSON (gisgrid.renderers.JsonUnlessAsked). /api/docs/ is the browser's.
+    "DEFAULT_RENDERER_CLASSES": ["gisgrid.renderers.OrjsonRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "gisgrid.renderers.JsonUnlessAsked",
     # drf-spectacular's, with each operation's security read from the permission matrix.
     "DEFAULT_SCHEMA_CLASS": "gisgrid.api_schema.AutoSchema",
     # DRF's defaults, with a JSON body nested too deeply refused as a 400 (gisgrid/parsers.py).
@@ -281,6 +284,11 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("GISGRID_LOG_LEVEL", "INFO")},
 }
+
+# Photos and signed documents of cases (originals are staff-only; docs/cases-api.md). Served by
+# the app's own views with permission checks, never as static files.
+MEDIA_ROOT = Path(os.environ.get("GISGRID_MEDIA_ROOT", BASE_DIR / "var" / "media"))
+MEDIA_URL = "/media/"
 
 # A batch locate of 100,000 points is ~3 MB of JSON; bigger bodies get a 400 before parsing.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 8 * 1024 * 1024

@@ -61,7 +61,8 @@ def warm_up() -> list[tuple[float, float]]:
             if level == 1 and layer["features"]:
                 shape = shapely.geometry.shape(layer["features"][0]["geometry"])
                 inside, (x0, y0, _, _) = shape.representative_point(), shape.bounds
-                points = [(inside.x, inside.y), (x0 - 0.05, y0 - 0.05)]
+                # Inside, just outside, and far away (measured on the ellipsoid: its own projection).
+                points = [(inside.x, inside.y), (x0 - 0.05, y0 - 0.05), (x0 - 20.0, 0.0)]
         if points:
             _walk(*points[0])
     except Exception as exc:  # noqa: BLE001 - any failure here only means "build on demand"

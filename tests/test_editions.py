@@ -84,19 +84,20 @@ def test_edit_rules_stale_active_outside_invalid(heyang_db):
         editing.assign_piece(draft, b.code, piece, version=draft.version - 1)
         raise AssertionError("stale edit accepted")
     except editions.EditionError as exc:
-        assert exc.status == 409
+        current = Edition.objects.get(pk=draft.pk).version
+        assert (exc.status, exc.code, exc.extra["current_version"]) == (409, "stale_version", current)
     active = editions.active_edition()
-    for bad_edition, piece_, status in (
-        (active, piece, 409),
-        (draft, _piece_around(shapely.Point(110.6, 35.2), 100), 400),
-        (draft, shapely.Polygon([(110.0, 35.0), (110.01, 35.01), (110.01, 35.0), (110.0, 35.01)]), 400),
+    for bad_edition, piece_, status, code in (
+        (active, piece, 409, "not_draft"),
+        (draft, _piece_around(shapely.Point(110.6, 35.2), 100), 400, "invalid"),
+        (draft, shapely.Polygon([(110.0, 35.0), (110.01, 35.01), (110.01, 35.0), (110.0, 35.01)]), 400, "invalid"),
     ):
         before = list(Grid.objects.filter(edition=bad_edition).order_by("code").values_list("code", "area_m2"))
         try:
             editing.assign_piece(bad_edition, a.code, piece_)
             raise AssertionError("bad edit accepted")
         except editions.EditionError as exc:
-            assert exc.status == status
+            assert (exc.status, exc.code) == (status, code)
         assert list(Grid.objects.filter(edition=bad_edition).order_by("code").values_list("code", "area_m2")) == before
 
 
@@ -144,6 +145,7 @@ def test_publish_blocked_by_errors_changes_nothing(heyang_db):
         editions.publish(draft)
         raise AssertionError("published with errors")
     except editions.EditionError as exc:
+        assert (exc.status, exc.code) == (400, "validation_failed")
         assert any(f.kind == "gap" and "610524102001" in f.codes for f in exc.findings)
     draft.refresh_from_db()
     assert draft.status == "draft"
@@ -223,7 +225,8 @@ def test_planner_api_flow_and_permissions(client_as):
     assert r.json()["errors"] == 0 and r.json()["version"] == draft.version + 1
     # The same body again is stale now
     r = planner.post(f"/api/v1/editions/{draft.pk}/assign", body, format="json")
-    assert r.status_code == 409 and "stale" in r.json()["detail"]
+    assert r.status_code == 409 and r.json()["error"] == "stale_version"
+    assert r.json()["current_version"] == draft.version + 1 and "version" in r.json()["fields"]
     bad = {"code": a.code, "geometry": {"type": "Polygon", "coordinates": [[[0, 0], [1, 1]]]}, "version": draft.version + 1}
     r = planner.post(f"/api/v1/editions/{draft.pk}/assign", {"code": a.code, "geometry": body["geometry"]}, format="json")
     assert r.status_code == 400 and "version" in r.json()["fields"]
@@ -239,7 +242,7 @@ def test_planner_api_flow_and_permissions(client_as):
     r = planner.post(f"/api/v1/editions/{draft.pk}/publish", {}, format="json")
     assert r.status_code == 200 and r.json()["status"] == "active"
     r = planner.post(f"/api/v1/editions/{draft.pk}/assign", body, format="json")
-    assert r.status_code == 409  # active editions are not editable
+    assert r.status_code == 409 and r.json()["error"] == "not_draft"  # active editions are not editable
     assert client_as(None).get("/api/v1/editions").status_code == 200
 
 

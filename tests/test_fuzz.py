@@ -207,11 +207,13 @@ def test_float_overflow_literal_is_a_4xx(heyang_db):
 
 
 def test_far_away_point_answers_outside(heyang_db):
-    # The metric projection gives infinity this far out: still an answer, the distance unknown.
+    # The county's metric projection gives infinity this far out: the distance is measured on
+    # the ellipsoid instead (boundaries/proximity.py), about 10,466 km to the nearest grid.
     response = Client().get("/api/v1/locate?lon=15&lat=0")
     assert response.status_code == 200
     body = _json(response)
     assert body["status"] == "outside"
+    assert 10_000_000 < body["nearest"]["distance_m"] < 11_000_000
 
 
 def test_import_with_level_abc_is_a_400(heyang_db):

@@ -1,11 +1,12 @@
 """English through Django i18n: the root catalog (locale/en) for the apps, the admin in English.
 
-The root catalog covers every gettext string in gisgrid/ outside gisgrid/web/, which keeps its
-own catalog. Regenerate after changing source strings:
+The root catalog covers every gettext string in gisgrid/ outside gisgrid/web/ and the case
+pages' templates, which keep their own catalogs (gisgrid/web/locale, gisgrid/open311/locale). Regenerate after changing source strings:
 
     .venv/bin/python manage.py makemessages -l en --no-obsolete --ignore 'gisgrid/web/*' \
         --ignore '.venv/*' --ignore 'frontend/*' --ignore 'var/*' --ignore 'tests/*' \
-        --ignore 'geodata/*' --ignore 'docs/*' --ignore '*.egg-info/*'
+        --ignore 'geodata/*' --ignore 'docs/*' --ignore '*.egg-info/*' \
+        --ignore 'gisgrid/open311/locale' --ignore 'gisgrid/cases/templates/*'
     msgfmt --check -o locale/en/LC_MESSAGES/django.mo locale/en/LC_MESSAGES/django.po
 
 The .mo files are committed, so running the service never needs gettext installed.
@@ -32,8 +33,16 @@ MO = PO.with_suffix(".mo")
 WEB_PO = ROOT / "gisgrid" / "web" / "locale" / "en" / "LC_MESSAGES" / "django.po"
 
 # Apps with models in the admin (accounts and datasets have none, so no admin section).
-APP_NAMES_EN = ["Audit", "Grid boundaries", "Reports and matter list", "Patrol tracks"]
-APP_NAMES_ZH = ["审计", "网格边界", "事件与事项清单", "巡查轨迹"]
+APP_NAMES_EN = [
+    "Audit",
+    "Grid boundaries",
+    "Reports and matter list",
+    "Patrol tracks",
+    "Working-day calendar",
+    "Case handling",
+    "Open311 public interface",
+]
+APP_NAMES_ZH = ["审计", "网格边界", "事件与事项清单", "巡查轨迹", "工作日历", "案件办理", "Open311 公众接口"]
 
 
 def _unquote(lines: list[str]) -> str:

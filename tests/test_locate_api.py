@@ -344,24 +344,100 @@ def test_outside_nearest(anon_client) -> None:
     assert 10_000 < a["nearest"]["distance_m"] <= 20_100
 
 
+@cache
+def county_outline_vertices() -> np.ndarray:
+    """The county's outline, densified to ~50 m steps in lon/lat: the oracle for far distances."""
+    county = shapely.union_all([p["geom"] for p in grids().values() if p["level"] == 1])
+    return shapely.get_coordinates(shapely.segmentize(county.boundary, 0.0005))
+
+
+def geodesic_to_county(lon: float, lat: float) -> tuple[float, str]:
+    """(metres on the WGS-84 ellipsoid to the nearest outline vertex, the level-1 grid owning it).
+    Vertices ~50 m apart: from 100 km away the nearest vertex is within millimetres of the
+    nearest boundary point."""
+    xy = county_outline_vertices()
+    d = np.asarray(GEOD.inv(np.full(len(xy), lon), np.full(len(xy), lat), xy[:, 0], xy[:, 1])[2])
+    i = int(np.argmin(d))
+    v = shapely.Point(xy[i])
+    owner = min(c for c, p in grids().items() if p["level"] == 1 and p["geom"].distance(v) < 1e-9)
+    return float(d[i]), owner
+
+
+FAR_POINTS = [
+    (15.0, 0.0),            # the issue's example: the metric projection gave infinity (and null)
+    (60.0, 35.0),           # finite in the projection but stretched by tens of percent
+    (111.5, 36.5),          # ~160 km away: just past where the metric distance is used
+    (-69.85, -35.24),       # the county's antipode
+    (0.0, 90.0), (0.0, -90.0), (180.0, 0.0), (-180.0, 0.0), (179.9, 89.9),
+]
+
+
+@pytest.mark.parametrize("lon,lat", FAR_POINTS)
+def test_far_away_point_has_a_finite_geodesic_distance(anon_client, lon, lat) -> None:
+    r = anon_client.get(URL, {"lon": lon, "lat": lat})
+    assert r.status_code == 200, r.content
+    a = r.json()
+    assert a["status"] == "outside" and a["grids"] == [] and a["unit"] is None
+    want, owner = geodesic_to_county(lon, lat)
+    got = a["nearest"]["distance_m"]
+    assert isinstance(got, float) and math.isfinite(got)
+    assert got == pytest.approx(want, abs=1.0), (got, want)
+    assert a["nearest"]["code"] == owner
+    assert a["nearest"]["name"] == grids()[owner]["name"]
+
+
+def test_far_points_in_a_batch_are_finite_and_in_order(client_as) -> None:
+    pts = [[lon, lat] for lon, lat in FAR_POINTS] + [[110.1449, 35.2385]]
+    r = client_as("dispatcher").post(URL, {"points": pts}, format="json")
+    assert r.status_code == 200, r.content
+    results = r.json()["results"]
+    assert [x["status"] for x in results] == ["outside"] * len(FAR_POINTS) + ["inside"]
+    for (lon, lat), x in zip(FAR_POINTS, results, strict=False):
+        assert x["nearest"]["distance_m"] == pytest.approx(geodesic_to_county(lon, lat)[0], abs=1.0)
+
+
+def test_metric_and_geodesic_distances_agree_where_they_meet(heyang_db) -> None:
+    """Either side of the radius where the answer switches from the metric CRS to the geodesic,
+    both measures agree to 0.1 %: the switch is not a jump."""
+    from gisgrid.boundaries.locate import snapshot
+
+    prox = snapshot().proximity
+    g = grids()
+    cx, cy = prox.centre
+    # Due east of the county's centre, just inside and just outside the switch.
+    for extra in (-2_000.0, 2_000.0):
+        lon, lat, _ = GEOD.fwd(cx, cy, 90, prox.far_from_m + extra)
+        _, answers = locate([lon], [lat])
+        got = answers[0]["nearest"]["distance_m"]
+        metric = min(to_metric(q["geom"]).distance(metric_point(lon, lat)) for q in g.values() if q["level"] == 1)
+        geodesic, _ = geodesic_to_county(lon, lat)
+        assert got == pytest.approx(metric if extra < 0 else geodesic, abs=1.0)
+        assert metric == pytest.approx(geodesic, rel=1e-3)
+
+
 def test_swapped_lon_lat_is_400_with_hint(anon_client) -> None:
-    r = anon_client.get(URL, {"lon": 35.24, "lat": 110.14})
-    assert r.status_code == 400
-    body = r.json()
-    msg = json.dumps(body, ensure_ascii=False)
-    assert "lat" in body["fields"]
-    assert "swapped" in msg and "颠倒" in msg
     # The hint names the grid the swapped point lies in, per the oracle.
     (status, chain, _), = oracle(np.array([110.14]), np.array([35.24]))
     assert status != "outside"
-    assert chain[0] in msg
+    for language, word in (("zh-hans", "颠倒"), ("en", "swapped")):
+        r = anon_client.get(URL, {"lon": 35.24, "lat": 110.14}, HTTP_ACCEPT_LANGUAGE=language)
+        assert r.status_code == 400
+        body = r.json()
+        assert body["error"] == "invalid" and list(body["fields"]) == ["lat"]
+        reason = body["fields"]["lat"][0]
+        assert word in reason and chain[0] in reason, reason
+        assert body["detail"] == reason
+        assert language == "en" or grids()[chain[0]]["name"] in reason  # zh names the town too
 
 
 def test_out_of_range_without_swap_hint(anon_client) -> None:
-    r = anon_client.get(URL, {"lon": 35.24, "lat": 120.0})  # swapped, (120, 35.24) is not Heyang
+    r = anon_client.get(URL, {"lon": 35.24, "lat": 120.0}, HTTP_ACCEPT_LANGUAGE="en")  # (120, 35.24) is not Heyang
     assert r.status_code == 400
     msg = json.dumps(r.json(), ensure_ascii=False)
     assert "range" in msg and "swapped" not in msg
+    r = anon_client.get(URL, {"lon": 35.24, "lat": 120.0})
+    msg = json.dumps(r.json(), ensure_ascii=False)
+    assert "超出范围" in msg and "颠倒" not in msg
     r = anon_client.get(URL, {"lon": 200, "lat": 35})
     assert r.status_code == 400 and "lon" in r.json()["fields"]
 
@@ -584,8 +660,14 @@ def test_batch_bad_points(client_as, points) -> None:
 def test_batch_bad_point_names_its_index(client_as) -> None:
     pts = [[110.1, 35.2]] * 7 + [["nan", 35.2]]
     r = client_as("dispatcher").post(URL, {"points": pts}, format="json")
-    assert r.status_code == 400
-    assert "index 7" in json.dumps(r.json())
+    assert r.status_code == 400 and r.json()["error"] == "invalid"
+    assert "第 7 个点" in r.json()["fields"]["points"][0]  # zh-hans by default
+    r = client_as("dispatcher").post(URL, {"points": pts}, format="json", HTTP_ACCEPT_LANGUAGE="en")
+    assert "index 7" in r.json()["fields"]["points"][0]
+    # A point that parses but is not finite: named by index as well (locate.check_coordinates).
+    r = client_as("dispatcher").post(URL, '{"points": [[110.1, 35.2], [1e400, 35.2]]}',
+                                     content_type="application/json", HTTP_ACCEPT_LANGUAGE="en")
+    assert r.status_code == 400 and "index 1" in r.json()["fields"]["points"][0]
 
 
 @pytest.mark.parametrize("body,field", [

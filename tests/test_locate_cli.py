@@ -12,6 +12,7 @@ import pytest
 import shapely
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import translation
 
 from gisgrid.boundaries.datums import from_wgs84
 
@@ -37,9 +38,11 @@ def expected_chain(g: dict, lon: float, lat: float) -> list[str]:
     return chain
 
 
-def run(*args) -> str:
+def run(*args, language: str | None = None) -> str:
+    """The command's output; its messages follow the active language (zh-hans unless `language`)."""
     out = StringIO()
-    call_command("locate", *args, stdout=out)
+    with translation.override(language or "zh-hans"):
+        call_command("locate", *args, stdout=out)
     return out.getvalue()
 
 
@@ -68,6 +71,8 @@ def test_single_point_errors(heyang_db) -> None:
     with pytest.raises(CommandError, match="LON LAT"):
         run("110.1449")
     with pytest.raises(CommandError, match="swapped"):
+        run("35.2385", "110.1449", language="en")
+    with pytest.raises(CommandError, match="颠倒"):
         run("35.2385", "110.1449")
     with pytest.raises(CommandError):
         run("110.1449", "35.2385", "--crs", "epsg4326")
@@ -132,7 +137,7 @@ def test_bad_csv(heyang_db, tmp_path, header, rows, match) -> None:
     src = tmp_path / "bad.csv"
     write_csv(src, header, rows)
     with pytest.raises(CommandError, match=match):
-        run("--csv-in", str(src), "--csv-out", str(tmp_path / "out.csv"))
+        run("--csv-in", str(src), "--csv-out", str(tmp_path / "out.csv"), language="en")
 
 
 def test_missing_csv_file(heyang_db, tmp_path) -> None:
@@ -149,5 +154,7 @@ def test_bad_row_beyond_the_first_chunk_is_named_by_its_index(heyang_db, tmp_pat
     src = tmp_path / "big.csv"
     write_csv(src, ["lon", "lat"], rows)
     with pytest.raises(CommandError, match=f"at index {bad}\\b"):
+        run("--csv-in", str(src), "--csv-out", str(tmp_path / "out.csv"), language="en")
+    with pytest.raises(CommandError, match=f"第 {bad} 个点"):
         run("--csv-in", str(src), "--csv-out", str(tmp_path / "out.csv"))
     assert not (tmp_path / "out.csv").exists()  # nothing half-written

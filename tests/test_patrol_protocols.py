@@ -521,8 +521,10 @@ def test_gpx_needs_a_signed_in_user(anon_client, member_person):
 ])
 def test_gpx_bad_files_are_400_naming_file(client_as, member_person, content, needle):
     f = SimpleUploadedFile("x.gpx", content)
-    r = client_as("gridmember").post("/api/v1/track/gpx", {"file": f}, format="multipart")
+    # The reason in English (the needles are), as Accept-Language asks; zh-hans by default.
+    r = client_as("gridmember").post("/api/v1/track/gpx", {"file": f}, format="multipart", HTTP_ACCEPT_LANGUAGE="en")
     assert r.status_code == 400, r.content
+    assert r.json()["error"] == "invalid"
     assert needle in r.json()["fields"]["file"][0]
     assert rows() == (0, 0)
 

@@ -159,6 +159,7 @@ def test_planner_assigns_a_piece_validates_and_publishes(page, live_server):  # 
     page.select_option("#assign-target", a.code)
     page.click("#assign-confirm")
     page.wait_for_function("document.documentElement.dataset.stale === '1'")
+    assert page.evaluate("document.documentElement.dataset.errorCode") == "stale_version"  # told by the code
     assert "草稿已被他人修改，请刷新后重试" in page.locator("#status").inner_text()
     version = Edition.objects.get(pk=draft_id).version
     page.wait_for_function(f"document.documentElement.dataset.version === '{version}'")
@@ -269,6 +270,8 @@ def test_planner_merge_undo_redo_and_split(page, live_server):  # noqa: F811
     page.click("#undo")
     page.wait_for_function("document.getElementById('status').textContent.includes('没有可撤销')")
     wait_idle(page)
+    assert page.evaluate("document.documentElement.dataset.errorCode") not in ("", None, "stale_version")
+    assert page.evaluate("document.documentElement.dataset.stale") is None
 
     centre = target["square"].centroid
     page.evaluate("([lat, lng]) => gisgridPlanner.map.setView([lat, lng], 15, {animate: false})", [centre.y, centre.x])
@@ -484,3 +487,31 @@ def test_planner_imports_a_redrawn_layer(page, live_server, tmp_path):  # noqa: 
     assert _metric(states[a.code].geom).area > _metric(geometry.from_geos(a.geom)).area + 1000  # A gained land
     assert not page.errors, page.errors
     assert_only_own_server(page, live_server)
+
+
+@pytest.mark.browser
+def test_planner_reloads_a_draft_published_meanwhile(page, live_server):  # noqa: F811
+    """A 409 `not_draft` (the draft was published from elsewhere while the page had it open):
+    the page reloads the edition, which it then shows as the active, read-only one."""
+    from gisgrid.boundaries import editions
+    from gisgrid.boundaries.models import Edition
+
+    login(page, live_server, "planner", "planner-demo")
+    page.wait_for_url(re.compile(r".*/planner/$"))
+    page.wait_for_function("document.documentElement.dataset.plannerReady === '1'")
+    page.click("#new-draft")
+    page.wait_for_function("document.documentElement.dataset.editionStatus === 'draft'")
+    draft_id = int(page.evaluate("document.documentElement.dataset.editionId"))
+    wait_idle(page)
+
+    editions.publish(Edition.objects.get(pk=draft_id))
+    page.click("#undo")  # the page still takes it for a draft
+    page.wait_for_function("document.documentElement.dataset.errorCode === 'not_draft'")
+    page.wait_for_function("document.documentElement.dataset.editionStatus === 'active'")
+    wait_idle(page)
+    assert int(page.evaluate("document.documentElement.dataset.editionId")) == draft_id
+    assert page.locator("#edition-info .badge").inner_text() == "现行"
+    assert page.locator("#tool-assign").is_disabled()
+    assert page.evaluate("document.documentElement.dataset.stale") is None
+    assert "只能修改草稿" in page.locator("#status").inner_text()  # the server's message, shown as is
+    assert not page.errors, page.errors

@@ -1,4 +1,5 @@
-"""The matter list (GET /api/v1/categories) and routing (GET /api/v1/route, incidents.routing.route).
+"""The matter list (GET /api/v1/categories) and routing (GET /api/v1/route, incidents.routing.route
+and route_place).
 
 Expected units come from geodata/heyang/categories.csv and grids.geojson, not from the service.
 """
@@ -13,9 +14,11 @@ from pathlib import Path
 import pytest
 import shapely
 
-from gisgrid.boundaries.locate import locate
+from gisgrid.boundaries.locate import PointAnswer, locate, locate_points
+from gisgrid.errors import BadRequest
+from gisgrid.incidents.api import route_json
 from gisgrid.incidents.models import Category
-from gisgrid.incidents.routing import route, routing_dict
+from gisgrid.incidents.routing import RoutedPlace, route, route_place
 
 HEYANG = Path(__file__).resolve().parent.parent / "geodata" / "heyang"
 DAYS = {"on_the_spot": 0, "general": 3, "major": 5, "complex": 10}
@@ -153,13 +156,18 @@ def test_route_bad_coordinates(anon_client) -> None:
     r = get_route(anon_client, "abc", 35.2, first("territorial")["code"])
     assert r.status_code == 400 and "lon" in r.json()["fields"]
     r = get_route(anon_client, 35.2, 110.2, first("territorial")["code"])
-    assert r.status_code == 400 and "swapped" in json.dumps(r.json())
+    assert r.status_code == 400 and r.json()["error"] == "invalid"
+    assert "颠倒" in json.dumps(r.json(), ensure_ascii=False)  # zh-hans by default
+    r = anon_client.get("/api/v1/route", {"lon": 35.2, "lat": 110.2, "category": first("territorial")["code"]},
+                        HTTP_ACCEPT_LANGUAGE="en")
+    assert "swapped" in json.dumps(r.json()) and "lat" in r.json()["fields"]
 
 
 def test_route_function_directly(heyang_db) -> None:
     lon, lat = fangzhen_point()
-    _, answers = locate([lon], [lat])
+    _, answers = locate_points([lon], [lat])
     loc = answers[0]
+    assert isinstance(loc, PointAnswer)
     cats = categories()
     for row in cats.values():
         cat = Category.objects.get(code=row["code"])
@@ -176,11 +184,51 @@ def test_route_function_directly(heyang_db) -> None:
             assert set(got) == listed
         elif row["rule"] == "lead":
             assert set(got) == listed | {"坊镇人民政府"}
-        d = routing_dict(r, loc)
-        assert d["location"] is loc and d["notify"] == loc["staff"]
-    _, outside = locate([111.5], [36.5])
+        d = route_json(RoutedPlace(r, loc), show_phones=False)
+        assert d["notify"] == d["location"]["staff"] and [s["name"] for s in d["notify"]] == [s.name for s in loc.staff]
+        assert all("phone" not in s for s in d["notify"]) and "geocoded" not in d
+    _, outside = locate_points([111.5], [36.5])
     r = route(outside[0], Category.objects.get(code=first("territorial")["code"]))
     assert r.rule == "outside" and r.lead_unit.name == county_centre_name()
+
+
+def test_route_takes_the_json_form_of_an_answer_too(heyang_db) -> None:
+    """reports.py hands route() what locate.locate() gives (the JSON form): same decision."""
+    lon, lat = fangzhen_point()
+    typed = locate_points([lon], [lat])[1][0]
+    as_json = locate([lon], [lat])[1][0]
+    for row in categories().values():
+        cat = Category.objects.get(code=row["code"])
+        a, b = route(typed, cat), route(as_json, cat)
+        assert (a.lead_unit, a.assisting_units, a.rule, a.reason) == (b.lead_unit, b.assisting_units, b.rule, b.reason)
+
+
+def test_route_place_by_point_or_address(heyang_db) -> None:
+    cat = Category.objects.get(code="E0501")
+    by_address = route_place(cat, address="泰山社区")
+    assert by_address.geocoded["name"] == "泰山社区"
+    assert [g.name for g in by_address.location.grids][:2] == ["城关街道", "泰山社区"]
+    assert by_address.routing.lead_unit.name == "县城市管理执法局"
+    # The same place given as its point: the same location, no gazetteer match.
+    lon, lat = by_address.geocoded["point"]
+    by_point = route_place(cat, point=(lon, lat))
+    assert by_point.geocoded is None and by_point.location.grids == by_address.location.grids
+    # A point wins over an address.
+    flon, flat = fangzhen_point()
+    both = route_place(cat, point=(flon, flat), address="泰山社区")
+    assert both.geocoded is None and both.location.grids[0].name == "坊镇"
+    with pytest.raises(BadRequest) as exc:
+        route_place(cat, address="火星基地")
+    assert exc.value.field == "address" and exc.value.status == 400
+    with pytest.raises(BadRequest) as exc:
+        route_place(cat)
+    assert exc.value.field == "lon"
+    with pytest.raises(BadRequest) as exc:
+        route_place(cat, point=(flon, flat), edition_id=987654321)
+    assert exc.value.field == "edition"
+    with pytest.raises(BadRequest) as exc:  # LocateInputError is one of the error family
+        route_place(cat, point=(flon, 95.0))
+    assert exc.value.field == "lat"
 
 
 def test_route_by_typed_address(anon_client) -> None:

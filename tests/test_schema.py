@@ -90,7 +90,7 @@ def test_errors_share_one_component(schema: dict):
 
 def test_geojson_is_typed(schema: dict):
     geometry = schema["components"]["schemas"]["GeoJSONGeometry"]
-    kinds = {v["properties"]["type"]["enum"][0] for v in geometry["oneOf"]}
+    kinds = {_resolve(schema, v)["properties"]["type"]["enum"][0] for v in geometry["oneOf"]}
     assert kinds == {"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon",
                      "GeometryCollection"}
     # The grid detail's outline is the model column, typed by DRF-GIS as a MultiPolygon.

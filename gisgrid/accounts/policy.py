@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from rest_framework.permissions import BasePermission
+from rest_framework.permissions import BasePermission, IsAuthenticatedOrReadOnly
 
 from . import roles
 
@@ -55,6 +55,18 @@ REPORT_FILE = cells(yes=roles.REPORT_ROLES)
 PATROL_READ = cells(yes=roles.PATROL_SUPERVISOR_ROLES, own=roles.PATROL_SELF_ROLES)
 PATROL_SUPERVISE = cells(yes=roles.PATROL_SUPERVISOR_ROLES)
 DEVICE_ONLY = cells(device=YES)
+# The case loop (gisgrid/cases). The centre runs it; a unit's staff act on their own work orders;
+# chiefs and inspectors read every case, grid members those in their grids and their own.
+CENTRE = frozenset({roles.ADMIN, roles.DISPATCHER})
+CASE_ALL_READERS = frozenset({roles.ADMIN, roles.DISPATCHER, roles.GRID_CHIEF, roles.INSPECTOR})
+CASE_READ = cells(yes=CASE_ALL_READERS, own={roles.UNIT_STAFF, roles.GRID_MEMBER})
+CASE_FILE = cells(yes={roles.ADMIN, roles.GRID_MEMBER, roles.INSPECTOR, roles.GRID_CHIEF})
+CASE_CENTRE = cells(yes=CENTRE)
+CASE_UNIT = cells(own={roles.UNIT_STAFF})
+WORK_ORDERS = cells(yes={roles.ADMIN, roles.DISPATCHER, roles.GRID_CHIEF}, own={roles.UNIT_STAFF})
+INBOX = cells(own=SIGNED_IN)
+CASE_QUEUE = cells(yes={roles.ADMIN, roles.DISPATCHER, roles.GRID_CHIEF})
+PHONE = cells(yes={roles.ADMIN, roles.GRID_MEMBER, roles.INSPECTOR, roles.GRID_CHIEF})
 
 
 @dataclass(frozen=True)
@@ -110,6 +122,52 @@ RULES: tuple[Rule, ...] = tuple(
     # reports
     + _rules("report-list", API + "reports", GET=REPORT_READ, POST=REPORT_FILE)
     + _rules("report-detail", API + "reports/{id}", GET=REPORT_READ)
+    # cases: the loop (reported -> accepted -> dispatched -> ... -> archived)
+    + _rules("case-list", API + "cases", GET=(CASE_READ, {"note": "filters, pages; own: see the decisions"}),
+             POST=(CASE_FILE, {"note": "a report from the field, multipart with up to 9 photos"}))
+    + _rules("case-hotline", API + "cases/hotline", POST=(CASE_CENTRE, {"note": "the hotline desk's intake"}))
+    + _rules("case-public", API + "cases/public/{token}",
+             GET=(PUBLIC, {"note": "the public's own case by its token: no staff names, no phones"}))
+    + _rules("case-public-photo", API + "cases/public/{token}/photos/{id}/{variant}",
+             GET=(PUBLIC, {"note": "thumbnail and EXIF-free copy only"}))
+    + _rules("case-detail", API + "cases/{number}", GET=CASE_READ)
+    + _rules("case-accept", API + "cases/{number}/accept", POST=CASE_CENTRE)
+    + _rules("case-dispatch", API + "cases/{number}/dispatch", POST=CASE_CENTRE)
+    + _rules("case-acknowledge", API + "cases/{number}/acknowledge",
+             POST=(CASE_UNIT, {"note": "own: a work order of the caller's unit"}))
+    + _rules("case-arrive", API + "cases/{number}/arrive", POST=(CASE_UNIT, {"note": "own: the caller's unit"}))
+    + _rules("case-complete", API + "cases/{number}/complete",
+             POST=(CASE_UNIT, {"note": "own: the caller's unit; result, signed document, photos"}))
+    + _rules("case-verify", API + "cases/{number}/verify", POST=(CASE_CENTRE, {"note": "revisit; photos"}))
+    + _rules("case-archive", API + "cases/{number}/archive", POST=CASE_CENTRE)
+    + _rules("case-send-back", API + "cases/{number}/send-back", POST=(CASE_CENTRE, {"note": "rework"}))
+    + _rules("case-return", API + "cases/{number}/return",
+             POST=(CASE_UNIT, {"note": "own: the caller's unit returns it to the centre"}))
+    + _rules("case-extension", API + "cases/{number}/extension",
+             POST=(CASE_UNIT, {"note": "own: the lead unit asks for more working days"}))
+    + _rules("case-extension-decide", API + "cases/{number}/extensions/{id}/decide", POST=CASE_CENTRE)
+    + _rules("case-supervise", API + "cases/{number}/supervise", POST=CASE_CENTRE)
+    + _rules("case-void", API + "cases/{number}/void", POST=CASE_CENTRE)
+    + _rules("case-pause", API + "cases/{number}/pause", POST=CASE_CENTRE)
+    + _rules("case-resume", API + "cases/{number}/resume", POST=CASE_CENTRE)
+    + _rules("case-merge", API + "cases/{number}/merge", POST=CASE_CENTRE)
+    + _rules("case-duplicates", API + "cases/{number}/duplicates", GET=CASE_CENTRE)
+    + _rules("case-photo", API + "cases/{number}/photos/{id}/{variant}",
+             GET=(CASE_READ, {"note": "original (with EXIF) to signed-in staff only"}))
+    + _rules("workorder-list", API + "workorders", GET=(WORK_ORDERS, {"note": "own: the caller's unit"}))
+    + _rules("workorder-document", API + "workorders/{id}/document", GET=CASE_READ)
+    + _rules("inbox", API + "inbox", GET=(INBOX, {"note": "own: notices to the caller, their unit or role"}))
+    + _rules("inbox-read", API + "inbox/read", POST=INBOX)
+    # Open311 GeoReport v2 (docs/open311.md): public by the standard; POST needs an api_key
+    + _rules("open311-services", "/open311/v2/services.{format}", GET=PUBLIC)
+    + _rules("open311-service", "/open311/v2/services/{code}.{format}", GET=PUBLIC)
+    + _rules("open311-requests", "/open311/v2/requests.{format}",
+             GET=(PUBLIC, {"note": "requests filed through Open311 only; no names or phones"}),
+             POST=(PUBLIC, {"note": "with an api_key (`open311_key`)"}))
+    + _rules("open311-request", "/open311/v2/requests/{id}.{format}", GET=PUBLIC)
+    + _rules("open311-token", "/open311/v2/tokens/{token}.{format}", GET=PUBLIC)
+    + _rules("open311-media", "/open311/v2/media/{id}",
+             GET=(PUBLIC, {"note": "a request's photo without EXIF (its media_url)"}))
     # patrols: phones in (device tokens), tracks and coverage out
     + _rules("track-osmand", API + "track/osmand", GET=DEVICE_ONLY, POST=DEVICE_ONLY)
     + _rules("track-positions", API + "track/positions", POST=DEVICE_ONLY)
@@ -130,6 +188,11 @@ RULES: tuple[Rule, ...] = tuple(
     + _rules("planner", "/planner/", GET=PLANNING)
     + _rules("patrols", "/patrols/", GET=(PATROL_READ, {"note": "own: a grid member's own patrols"}))
     + _rules("index", "/", GET=(PUBLIC, {"note": "redirects to /map/"}))
+    + _rules("case-queue", "/cases/", GET=(CASE_QUEUE, {"note": "the centre's queue, by clock"}))
+    + _rules("unit-queue", "/cases/unit/", GET=(WORK_ORDERS, {"note": "own: the unit's work orders"}))
+    + _rules("phone", "/cases/phone/", GET=(PHONE, {"note": "report with position and photo; my tasks"}))
+    + _rules("inbox-page", "/cases/inbox/", GET=INBOX)
+    + _rules("case-page", "/cases/{number}/", GET=CASE_READ)
     + _rules("login", "/accounts/login/", GET=PUBLIC, POST=PUBLIC)
     + _rules("logout", "/accounts/logout/", POST=PUBLIC)
     + _rules("set_language", "/i18n/setlang/", POST=PUBLIC)
@@ -153,7 +216,7 @@ FIELDS: tuple[Field, ...] = (
     Field("staff_phone", "网格人员和责任单位电话 phones of grid staff and units",
           "grids/{code}, locate, route", cells(yes=roles.PERSONAL_DATA_ROLES)),
     Field("reporter", "上报人姓名和电话 reporter's name and phone",
-          "reports, reports/{id}", cells(yes=roles.REPORTER_ROLES, own=roles.REPORT_UNIT_ROLES)),
+          "reports, reports/{id}, cases, cases/{number}", cells(yes=roles.REPORTER_ROLES, own=roles.REPORT_UNIT_ROLES)),
     Field("report", "事件及其精确位置 reports and their exact points",
           "reports, reports/{id}, blind-spots (items), editions/{id}/diff (items_affected)", REPORT_READ),
     Field("patrol_positions", "巡查位置和轨迹 patrol positions and tracks",
@@ -198,8 +261,25 @@ class FromMatrix(BasePermission):
     message = "您的角色无权访问 (your role may not do this)"
 
     def has_permission(self, request, view) -> bool:
+        if _no_handler(request, view):
+            return True  # the view answers 405 naming the methods it has
         match = getattr(request, "resolver_match", None)
         return match is not None and allows(request.user, match.url_name, request.method)
+
+
+def _no_handler(request, view) -> bool:
+    """A method the view does not implement: DRF checks permissions first, so without this a
+    caller would be told to sign in (401) for a method that exists for nobody (405)."""
+    method = (request.method or "").lower()
+    return method not in getattr(view, "http_method_names", ()) or not hasattr(view, method)
+
+
+class ReadOnlyUnlessSignedIn(IsAuthenticatedOrReadOnly):
+    """The API's default for views without a matrix rule of their own: reads for all, writes
+    signed in; a method the view does not have is its 405, not a 401."""
+
+    def has_permission(self, request, view) -> bool:
+        return _no_handler(request, view) or super().has_permission(request, view)
 
 
 # -- docs/permissions.md ----------------------------------------------------------------------
@@ -238,6 +318,21 @@ DECISIONS = """
 - **/healthz** answers everyone `status` (`ok`, `degraded` when no dataset is loaded, `error`)
   and `database.ok`; versions of PostgreSQL and PostGIS, the dataset and the database's error
   text only to admins (a monitoring token of an admin account works: `Authorization: Token`).
+- **Cases** (the loop, `cases/*`): the centre (dispatchers, admins) reads every case and takes
+  the centre's steps; grid chiefs and inspectors read every case; a unit's staff read the cases
+  with a work order of their unit and take the unit's steps on them (a step on a case not
+  dispatched to their unit is a 403, reading it a 404); grid members read the cases in their own
+  grids and those they reported, and file reports with photos. No admin shortcut on the unit
+  side: acknowledging, arriving, completing, returning and asking for an extension are the
+  unit's own acts. The reporter's name and phone follow the reports' rule.
+- **Photos**: the original file (with its EXIF: position, phone, time) only to signed-in staff
+  who read the case; everyone else, the public included, gets the copy without EXIF and the
+  thumbnail. A photo whose EXIF position lies more than 200 m from the reported point is flagged.
+- **The public** reads its own case by the token it got when filing (`cases/public/{token}`,
+  Open311 `tokens/{token}`): state, timeline, photos, units — no staff names, no phones, no
+  internal reasons. Open311 reads (`requests`) list only the requests filed through Open311,
+  never cases of grid members, inspectors or hotline callers, and no names or phones at all.
+- **Inbox**: everyone signed in reads the notices addressed to them, their unit or their role.
 - **Device tokens** authenticate only `track/osmand` and `track/positions`. Whether the device
   id is unknown or the token wrong, the caller gets the same 403 (the reason is in the server's
   log), and the access log holds the path with `token=` redacted.

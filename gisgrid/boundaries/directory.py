@@ -10,24 +10,36 @@ import shapely
 from django.contrib.gis.geos import GEOSGeometry, Point
 from django.db import transaction
 
+from gisgrid.errors import BadRequest, Text, bilingual
+
 from .models import Grid, GridAssignment, Person, Place, Unit
 
 
-class DatasetError(ValueError):
-    """A dataset file that cannot be loaded; names the file, the row and the reason."""
+class DatasetError(BadRequest, ValueError):
+    """A dataset file that cannot be loaded; names the file, the row and the reason (a 400
+    `invalid_dataset` should an API ever load one; `str()` for the command line)."""
+
+    code = "invalid_dataset"
+
+    def __init__(self, message: str | Text):
+        super().__init__(message, field="file")
+
+    def __str__(self) -> str:
+        return bilingual(self.reason)
 
 
 def read_csv(path: Path, required: list[str]) -> list[dict]:
     if not path.exists():
-        raise DatasetError(f"{path}: no such file")
+        raise DatasetError(Text(f"{path}：文件不存在", f"{path}: no such file"))
     with path.open(encoding="utf-8-sig", newline="") as fh:
         reader = csv.DictReader(fh)
         missing = [c for c in required if c not in (reader.fieldnames or [])]
         if missing:
-            raise DatasetError(f"{path}: missing columns {', '.join(missing)}")
+            columns = ", ".join(missing)
+            raise DatasetError(Text(f"{path}：缺少列 {columns}", f"{path}: missing columns {columns}"))
         rows = list(reader)
     if not rows:
-        raise DatasetError(f"{path}: no rows")
+        raise DatasetError(Text(f"{path}：没有数据行", f"{path}: no rows"))
     return rows
 
 
@@ -37,7 +49,7 @@ def load_units(path: Path) -> int:
     kinds = set(Unit.Kind.values)
     for i, r in enumerate(rows, start=2):
         if r["kind"] not in kinds:
-            raise DatasetError(f"{path}:{i}: unknown unit kind {r['kind']!r}")
+            raise DatasetError(Text(f"{path}:{i}：未知单位类型 {r['kind']!r}", f"{path}:{i}: unknown unit kind {r['kind']!r}"))
         Unit.objects.update_or_create(
             code=r["code"], defaults={"name": r["name"], "kind": r["kind"], "phone": r.get("phone", "")}
         )
@@ -57,10 +69,10 @@ def load_staff(path: Path) -> int:
     for i, r in enumerate(rows, start=2):
         role = r["role"]
         if role not in Person.Role.values:
-            raise DatasetError(f"{path}:{i}: unknown role {role!r}")
+            raise DatasetError(Text(f"{path}:{i}：未知角色 {role!r}", f"{path}:{i}: unknown role {role!r}"))
         unit = units.get(r["unit"]) if r["unit"] else None
         if r["unit"] and unit is None:
-            raise DatasetError(f"{path}:{i}: unknown unit {r['unit']!r}")
+            raise DatasetError(Text(f"{path}:{i}：未知单位 {r['unit']!r}", f"{path}:{i}: unknown unit {r['unit']!r}"))
         person, _ = Person.objects.update_or_create(
             name=r["name"], phone=r["phone"], defaults={"role": role, "unit": unit}
         )
@@ -71,11 +83,11 @@ def load_staff(path: Path) -> int:
 
 def _features(path: Path) -> list[dict]:
     if not path.exists():
-        raise DatasetError(f"{path}: no such file")
+        raise DatasetError(Text(f"{path}：文件不存在", f"{path}: no such file"))
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise DatasetError(f"{path}: not JSON: {exc}") from None
+        raise DatasetError(Text(f"{path}：不是 JSON：{exc}", f"{path}: not JSON: {exc}")) from None
     return data.get("features", [])
 
 

@@ -346,7 +346,8 @@ def _step(edition: Edition, version: int | None, user, *, back: bool) -> dict:
         changes = EditionChange.objects.filter(edition=edition, undone=not back)
         change = changes.order_by("-seq" if back else "seq").first()
         if change is None:
-            raise EditionError("没有可撤销的修改 (nothing to undo)" if back else "没有可重做的修改 (nothing to redo)", 409)
+            raise EditionError("没有可撤销的修改 (nothing to undo)" if back else "没有可重做的修改 (nothing to redo)", 409,
+                               code="nothing_to_undo" if back else "nothing_to_redo")
         target = change.before if back else change.after
         states = {c: (GridState.from_json(c, d) if d else None) for c, d in target.items()}
         current = load_states(edition)

@@ -3,16 +3,23 @@
 Exactly one edition is active (a partial unique index enforces it). Publishing validates, then
 switches in one transaction; every server process notices the new active edition on its next
 locate (see locate.py) so no request answers from a mix.
+
+Refusals are members of the error family (gisgrid/errors.py), each 409 with its own code:
+`not_draft` (only a draft can be edited or published), `stale_version` (the draft changed
+since the client read it; checked under the draft's row lock, with `current_version`).
 """
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.db import connection, transaction
 from django.dispatch import Signal
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from gisgrid.audit.log import record
+from gisgrid.errors import Conflict, ServiceError, StaleVersion, Text
 
 from .models import Edition, Grid
 
@@ -21,13 +28,60 @@ from .models import Edition, Grid
 edition_published = Signal()  # kwargs: edition, previous, user, reroute
 
 
-class EditionError(Exception):
-    """A request an edition's state does not allow; `status` is the HTTP status to answer."""
+class EditionError(ServiceError):
+    """A request an edition's state or content does not allow.
 
-    def __init__(self, message: str, status: int = 400, findings: list | None = None):
-        super().__init__(message)
-        self.status = status
-        self.findings = findings or []
+    `status` picks the code when none is given (400 `invalid`, 404 `not_found`); a message
+    written "field: reason" (as editing.py writes them) names that field. `findings` (the
+    validation findings that block publishing, the invalid grids of a draft) go into the
+    answer for the planner's map.
+    """
+
+    _CODES = {400: "invalid", 404: "not_found", 409: "conflict"}
+
+    def __init__(self, message: str | Text, status: int | None = None, findings: list | None = None, *,
+                 field: str | None = None, code: str | None = None, **extra):
+        if field is None and isinstance(message, str):
+            m = _FIELD_PREFIX.match(message)
+            if m:
+                field, message = m.group(1), m.group(2)
+        super().__init__(message, field=field, status=status, code=code or self._CODES.get(status or 0), **extra)
+        self.findings = list(findings or [])
+
+    def body(self) -> dict:
+        body = super().body()
+        if self.findings:
+            body["findings"] = [f.to_dict() for f in self.findings]
+        return body
+
+
+_FIELD_PREFIX = re.compile(r"^([a-z][a-z_]*): (.+)$", re.S)
+
+
+class NotDraft(EditionError, Conflict):
+    """409 `not_draft`: the edition is active or retired; only a draft can be changed."""
+
+    code = "not_draft"
+
+    def __init__(self, edition: Edition, doing: Text | None = None):
+        doing = doing or Text("修改", "edited")
+        super().__init__(Text(f"版本 {edition.pk} 状态为{_status_label(edition.status, 'zh-hans')}，只能{doing.zh}草稿",
+                              f"edition {edition.pk} is {_status_label(edition.status, 'en')}; only a draft can be "
+                              f"{doing.en}"), edition_status=edition.status)
+
+
+class EditionStale(StaleVersion, EditionError):
+    """409 `stale_version`: the draft changed since the client read `sent`; the answer carries
+    `current_version`."""
+
+    def __init__(self, edition: Edition, sent: int):
+        super().__init__(edition.version, sent, what=Text("草稿", "the draft"))
+
+
+def _status_label(status: str, language: str) -> str:
+    with translation.override(language):
+        label = str(Edition.Status(status).label)
+    return label.lower() if language == "en" else label
 
 
 def active_edition() -> Edition | None:
@@ -70,15 +124,13 @@ def copy_grids(source: Edition, target: Edition) -> None:
             )
 
 
-def require_draft(edition: Edition, expected_version: int | None = None) -> None:
+def require_draft(edition: Edition, expected_version: int | None = None, doing: Text | None = None) -> None:
+    """Refuse unless `edition` is a draft still at `expected_version` (when given). Call it on
+    the row locked for the change (select_for_update), or the check proves nothing."""
     if edition.status != Edition.Status.DRAFT:
-        raise EditionError(
-            f"版本 {edition.pk} 状态为 {edition.get_status_display()}，只能修改草稿 (only a draft can be edited)", 409
-        )
+        raise NotDraft(edition, doing)
     if expected_version is not None and int(expected_version) != edition.version:
-        raise EditionError(
-            f"草稿已被他人修改 (stale edit: you read version {expected_version}, it is now {edition.version})", 409
-        )
+        raise EditionStale(edition, int(expected_version))
 
 
 def bump_version(edition: Edition) -> None:
@@ -86,20 +138,23 @@ def bump_version(edition: Edition) -> None:
     edition.version += 1
 
 
-def publish(edition: Edition, *, user=None, reroute: bool = False, force_warnings: bool = True) -> Edition:
-    """Validate `edition`, then make it the active one in a single transaction."""
+def publish(edition: Edition, *, user=None, reroute: bool = False, force_warnings: bool = True,
+            expected_version: int | None = None) -> Edition:
+    """Validate `edition`, then make it the active one in a single transaction. With
+    `expected_version` (the version the planner reviewed), a draft changed since is refused."""
     from .edition_validation import validate_edition
 
     with transaction.atomic():
         edition = Edition.objects.select_for_update().get(pk=edition.pk)
-        if edition.status != Edition.Status.DRAFT:
-            raise EditionError(f"只能发布草稿 (edition {edition.pk} is {edition.status})", 409)
+        require_draft(edition, expected_version, Text("发布", "published"))
         if not edition.grids.exists():
-            raise EditionError("草稿没有网格 (the draft has no grids)", 400)
+            raise EditionError(Text("草稿没有网格", "the draft has no grids"), code="empty_draft")
         findings = validate_edition(edition)
         errors = [f for f in findings if f.severity == "error"]
         if errors:
-            raise EditionError(f"校验发现 {len(errors)} 个错误，不能发布 (validation errors block publishing)", 400, errors)
+            raise EditionError(Text(f"校验发现 {len(errors)} 个错误，不能发布",
+                                    f"{len(errors)} validation error(s) block publishing"),
+                               findings=errors, code="validation_failed")
         now = timezone.now()
         previous = Edition.objects.select_for_update().filter(status=Edition.Status.ACTIVE).first()
         if previous is not None:

@@ -1,4 +1,8 @@
-"""Planner API: drafts, edits, validation, publish, diff, blind spots. Thin over the services."""
+"""Planner API: drafts, edits, validation, publish, diff, blind spots. Thin over the services.
+
+The services refuse with the error family (editions.EditionError, NotDraft, EditionStale,
+importing.GridImportError); gisgrid/api_errors.py answers them like every other error.
+"""
 
 from __future__ import annotations
 
@@ -17,10 +21,11 @@ from rest_framework.views import APIView
 from gisgrid.accounts.permissions import CanEditBoundaries, IsPlanner
 from gisgrid.accounts.policy import FromMatrix
 from gisgrid.api_errors import BadParameter
+from gisgrid.errors import Text, TooLarge
 from gisgrid.parsers import JSONParser
 
 from . import diff, editing, editions, importing, routed_items
-from .api import edition_for, resolve_edition, visible_editions
+from .api import edition_for, refuse_nul, resolve_edition, visible_editions
 from .edition_validation import validate_edition
 from .models import Edition, EditionChange
 from .schema import (
@@ -43,20 +48,20 @@ MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 def geometry_field(data: dict, field: str) -> shapely.Geometry:
     raw = data.get(field)
     if raw is None:
-        raise BadParameter(field, "必填 (required): a GeoJSON geometry")
+        raise BadParameter(field, Text("必填：GeoJSON 几何", "required: a GeoJSON geometry"))
     if isinstance(raw, str):
         try:
             raw = json.loads(raw)
         except (json.JSONDecodeError, RecursionError):
-            raise BadParameter(field, "不是合法的 GeoJSON (not valid GeoJSON)") from None
+            raise BadParameter(field, Text("不是合法的 GeoJSON", "not valid GeoJSON")) from None
     if isinstance(raw, dict) and raw.get("type") == "Feature":
         raw = raw.get("geometry")
     try:
         geom = shapely.geometry.shape(raw)
     except Exception:  # shapely raises several types for malformed GeoJSON; all mean "bad input"
-        raise BadParameter(field, "不是合法的 GeoJSON 几何 (not a GeoJSON geometry)") from None
+        raise BadParameter(field, Text("不是合法的 GeoJSON 几何", "not a GeoJSON geometry")) from None
     if geom.is_empty:
-        raise BadParameter(field, "图形为空 (empty geometry)")
+        raise BadParameter(field, Text("图形为空", "empty geometry"))
     return geom
 
 
@@ -65,30 +70,12 @@ def version_field(data: dict, required: bool = False) -> int | None:
     if raw in (None, ""):
         if required:
             # Without the version it read, an editor could silently overwrite another's work.
-            raise BadParameter("version", "必填: 读取草稿时的版本号 (required: the draft version you edited)")
+            raise BadParameter("version", Text("必填：读取草稿时的版本号", "required: the draft version you edited"))
         return None
     try:
         return int(raw)
-    except (TypeError, ValueError):
-        raise BadParameter("version", "必须是整数 (must be an integer)") from None
-
-
-class EditionErrorMixin:
-    """EditionError -> the HTTP status it names, with findings when publishing is blocked."""
-
-    def handle_exception(self, exc):
-        if isinstance(exc, editions.EditionError):
-            body = {"error": "edition", "detail": str(exc)}
-            if exc.findings:
-                body["findings"] = [f.to_dict() for f in exc.findings]
-            return Response(body, status=exc.status)
-        if isinstance(exc, importing.GridImportError):
-            body = {"error": "invalid", "fields": {"file": [str(exc)]}}
-            if exc.findings:
-                # Where each refused geometry is wrong, for the planner's map.
-                body["findings"] = [f.to_dict() for f in exc.findings]
-            return Response(body, status=400)
-        return super().handle_exception(exc)
+    except (TypeError, ValueError, OverflowError):
+        raise BadParameter("version", Text("必须是整数", "must be an integer")) from None
 
 
 class CreateDraft(serializers.Serializer):
@@ -97,7 +84,7 @@ class CreateDraft(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True)
 
 
-class EditionsView(EditionErrorMixin, APIView):
+class EditionsView(APIView):
     permission_classes = [CanEditBoundaries]
 
     @extend_schema(operation_id="editions_list", responses=EditionSerializer(many=True))
@@ -148,7 +135,7 @@ def _edit_response(edition: Edition, result: dict, reported: list | None = None)
                      "findings": [f.to_dict() for f in (reported or []) + findings]})
 
 
-class EditView(EditionErrorMixin, APIView):
+class EditView(APIView):
     """POST /editions/{id}/{op}: assign, reshape, split, merge, undo, redo."""
 
     permission_classes = [IsPlanner]
@@ -178,7 +165,7 @@ class EditView(EditionErrorMixin, APIView):
         elif op == "redo":
             result = editing.redo(edition, version=version, user=request.user)
         else:
-            raise BadParameter("op", f"未知操作 unknown operation {op!r}")
+            raise BadParameter("op", Text(f"未知操作 {op!r}", f"unknown operation {op!r}"))
         edition.refresh_from_db()
         return _edit_response(edition, result)
 
@@ -186,11 +173,11 @@ class EditView(EditionErrorMixin, APIView):
 def _code(data: dict, field: str) -> str:
     value = str(data.get(field) or "").strip()
     if not value:
-        raise BadParameter(field, "必填 (required): a grid code")
-    return value
+        raise BadParameter(field, Text("必填：网格编码", "required: a grid code"))
+    return refuse_nul(field, value)
 
 
-class ImportLayerView(EditionErrorMixin, APIView):
+class ImportLayerView(APIView):
     """Replace grids of a draft from an uploaded redrawn layer (GeoJSON, GeoPackage, zipped Shapefile)."""
 
     permission_classes = [IsPlanner]
@@ -201,17 +188,19 @@ class ImportLayerView(EditionErrorMixin, APIView):
         edition = edition_for(request, pk)
         upload = request.FILES.get("file")
         if upload is None:
-            raise BadParameter("file", "必填 (required): the layer file")
+            raise BadParameter("file", Text("必填：图层文件", "required: the layer file"))
         if upload.size == 0:
-            raise BadParameter("file", "文件为空 (the file is empty)")
+            raise BadParameter("file", Text("文件为空", "the file is empty"))
         if upload.size > MAX_UPLOAD_BYTES:
-            raise BadParameter("file", f"文件过大 (larger than {MAX_UPLOAD_BYTES // 1024 // 1024} MB)")
+            mb = MAX_UPLOAD_BYTES // 1024 // 1024
+            raise TooLarge(Text(f"文件超过 {mb} MB", f"larger than {mb} MB"), field="file")
         suffix = Path(upload.name).suffix.lower()
         if suffix not in (".geojson", ".json", ".gpkg", ".zip"):
-            raise BadParameter("file", "支持 .geojson .gpkg .zip(Shapefile) (unsupported file type)")
+            raise BadParameter("file", Text("只支持 .geojson .gpkg .zip（Shapefile）",
+                                            "unsupported file type: .geojson, .gpkg or .zip (Shapefile)"))
         level = request.data.get("level")
         if level not in (None, "", "1", "2", "3"):
-            raise BadParameter("level", "必须是 1、2 或 3 (must be 1, 2 or 3)")
+            raise BadParameter("level", Text("必须是 1、2 或 3", "must be 1, 2 or 3"))
         repair = str(request.data.get("repair", "")).lower() in ("1", "true", "on", "yes")
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / f"layer{suffix}"
@@ -221,7 +210,7 @@ class ImportLayerView(EditionErrorMixin, APIView):
             read = importing.read_grid_file(
                 path, importing.FieldMap.parse(request.data.get("map", "")),
                 level=int(level) if level else None, gcj02=request.data.get("gcj02") in ("1", "true", "on"),
-                repair=repair,
+                repair=repair, name=Path(upload.name).name,
             )
         result = editing.replace_from_layer(edition, read, version=version_field(request.data, required=True),
                                             user=request.user)
@@ -231,18 +220,16 @@ class ImportLayerView(EditionErrorMixin, APIView):
                               [r.finding() for r in read.repairs])
 
 
-class PublishView(EditionErrorMixin, APIView):
+class PublishView(APIView):
     permission_classes = [IsPlanner]
 
     @extend_schema(operation_id="editions_publish", request=PublishRequest, responses=EditionSerializer)
     def post(self, request, pk: int):
         edition = edition_for(request, pk)
         data = request.data if isinstance(request.data, dict) else {}
-        version = version_field(data)
-        if version is not None and version != edition.version:
-            raise editions.EditionError(f"草稿已被他人修改 (stale: version {version}, now {edition.version})", 409)
         reroute = str(data.get("reroute", "")).lower() in ("1", "true", "yes")
-        published = editions.publish(edition, user=request.user, reroute=reroute)
+        # The version the planner reviewed is checked by the service, under the draft's row lock.
+        published = editions.publish(edition, user=request.user, reroute=reroute, expected_version=version_field(data))
         return Response(EditionSerializer(published).data)
 
 
@@ -261,11 +248,11 @@ class DiffView(APIView):
             try:
                 old = edition_for(request, int(against))
             except ValueError:
-                raise BadParameter("against", "必须是版本编号 (must be an edition id)") from None
+                raise BadParameter("against", Text("必须是版本编号", "must be an edition id")) from None
         else:
             old = new.based_on or editions.active_edition()
         if old is None or old.pk == new.pk:
-            raise BadParameter("against", "没有可比较的版本 (no edition to compare with)")
+            raise BadParameter("against", Text("没有可比较的版本", "no edition to compare with"))
         result = diff.diff_editions(old, new)
         if self.geojson_only:
             return Response(result["geojson"])

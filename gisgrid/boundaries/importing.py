@@ -26,6 +26,8 @@ from django.db import transaction
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
+from gisgrid.errors import BadRequest, Text, bilingual
+
 from . import geometry, validation
 from .datums import gcj02_to_wgs84
 from .models import Edition, Grid, Unit
@@ -43,16 +45,29 @@ KIND_ALIASES = {
 OUTSIDE_PARENT_TOLERANCE_M2 = 1.0
 
 
-class GridImportError(ValueError):
+class GridImportError(BadRequest, ValueError):
     """A file that cannot be imported; the message names the feature and the reason.
 
-    `findings` holds one ``invalid`` finding per refused geometry, with its location, so the
-    API and the planner can show where each defect is.
+    To the API a 400 naming the field `file` (or, from `import_rows`, a 409 with its own code
+    when the target edition's state refuses the rows); to the command line, `str()` in both
+    languages. `findings` holds one ``invalid`` finding per refused geometry, with its
+    location, so the API and the planner can show where each defect is.
     """
 
-    def __init__(self, message: str, findings: list[validation.Finding] | None = None):
-        super().__init__(message)
-        self.findings = findings or []
+    def __init__(self, message: str | Text, findings: list[validation.Finding] | None = None, *,
+                 status: int | None = None, code: str | None = None, field: str = "file"):
+        super().__init__(message, field=field, detail=Text("图层无法导入", "the layer cannot be imported"),
+                         status=status, code=code)
+        self.findings = list(findings or [])
+
+    def __str__(self) -> str:
+        return bilingual(self.reason)
+
+    def body(self) -> dict:
+        body = super().body()
+        if self.findings:
+            body["findings"] = [f.to_dict() for f in self.findings]
+        return body
 
 
 @dataclass
@@ -74,12 +89,13 @@ class FieldMap:
             if not item.strip():
                 continue
             if "=" not in item:
-                raise GridImportError(f"--map: expected target=source, got {item!r}")
+                raise GridImportError(Text(f"--map：应写作 目标=来源，收到 {item!r}",
+                                           f"--map: expected target=source, got {item!r}"), field="map")
             target, source = (s.strip() for s in item.split("=", 1))
             if target not in cls.__dataclass_fields__:
-                raise GridImportError(
-                    f"--map: unknown target {target!r}; known: {', '.join(cls.__dataclass_fields__)}"
-                )
+                known = ", ".join(cls.__dataclass_fields__)
+                raise GridImportError(Text(f"--map：未知目标 {target!r}，可用：{known}",
+                                           f"--map: unknown target {target!r}; known: {known}"), field="map")
             setattr(fm, target, source or None)
         return fm
 
@@ -94,7 +110,8 @@ class GridRow:
     unit_name: str | None
     # A MultiPolygon; with keep_invalid, whatever the file held (invalid, empty, None, a line).
     geom: shapely.Geometry
-    label: str = ""
+    label: str = ""  # "feature #3 (code …, name …)", as messages and findings name the feature
+    label_zh: str = ""
 
 
 @dataclass
@@ -143,11 +160,12 @@ def _resolve_crs(frame_crs, source_crs: str | None, gcj02: bool) -> CRS:
         try:
             return CRS.from_user_input(source_crs)
         except CRSError as exc:
-            raise GridImportError(f"unknown CRS {source_crs!r}: {exc}") from None
+            raise GridImportError(Text(f"未知坐标系 {source_crs!r}：{exc}", f"unknown CRS {source_crs!r}: {exc}")) from None
     if frame_crs is None:
         if gcj02:
             return CRS.from_epsg(4326)
-        raise GridImportError("the file declares no CRS; give one with --source-crs (e.g. EPSG:4490)")
+        raise GridImportError(Text("文件未声明坐标系，请用 --source-crs 指定（如 EPSG:4490）",
+                                   "the file declares no CRS; give one with --source-crs (e.g. EPSG:4490)"))
     return CRS.from_user_input(frame_crs)
 
 
@@ -162,25 +180,30 @@ def read_grid_file(
     keep_invalid: bool = False,
     layer: str | None = None,
     progress: bool = False,
+    name: str | None = None,
 ) -> ReadResult:
     """Read and check a grid file; nothing is written. Raises GridImportError on bad input.
 
     An invalid polygon is refused (all of them, in one error) unless `repair` (each repair is
     reported in `repairs` and `warnings`) or `keep_invalid`: a validator wants the geometry as
-    the file has it, invalid, empty or missing, to report it as a finding.
+    the file has it, invalid, empty or missing, to report it as a finding. `name` is how
+    messages call the file (the uploaded file's name rather than a temporary path).
     """
     fields = fields or FieldMap()
     path = Path(path)
+    shown = name or str(path)
     if not path.exists():
-        raise GridImportError(f"{path}: no such file")
+        raise GridImportError(Text(f"{shown}：文件不存在", f"{shown}: no such file"))
     if path.stat().st_size == 0:
-        raise GridImportError(f"{path}: the file is empty")
+        raise GridImportError(Text(f"{shown}：文件为空", f"{shown}: the file is empty"))
     try:
         frame = pyogrio.read_dataframe(path, layer=layer)
     except Exception as exc:  # pyogrio raises several DataSource/Field errors; all mean "unreadable"
-        raise GridImportError(f"{path}: cannot read as a vector file: {exc}") from None
+        why = str(exc).replace(str(path), shown)
+        raise GridImportError(Text(f"{shown}：无法作为矢量文件读取：{why}",
+                                   f"{shown}: cannot read as a vector file: {why}")) from None
     if len(frame) == 0:
-        raise GridImportError(f"{path}: the file has no features")
+        raise GridImportError(Text(f"{shown}：文件中没有要素", f"{shown}: the file has no features"))
 
     fields = _dbf_names(fields, frame.columns)
     wanted = {"code": fields.code, "name": fields.name}
@@ -188,21 +211,19 @@ def read_grid_file(
         wanted["level"] = fields.level
     missing = [f"{target} (field {src!r})" for target, src in wanted.items() if not src or src not in frame.columns]
     if missing:
-        raise GridImportError(
-            f"{path}: mapped fields missing: {', '.join(missing)}; the file has: "
-            f"{', '.join(c for c in frame.columns if c != 'geometry')}"
-        )
+        has = ", ".join(c for c in frame.columns if c != "geometry")
+        raise GridImportError(Text(f"{shown}：缺少映射的字段 {', '.join(missing)}；文件中的字段：{has}",
+                                   f"{shown}: mapped fields missing: {', '.join(missing)}; the file has: {has}"))
 
     crs = _resolve_crs(frame.crs, source_crs, gcj02)
     warnings: list[str] = []
     geoms = np.asarray(frame.geometry.values, dtype=object)
     if not keep_invalid and any(g is None for g in geoms):
         bad = [str(frame[fields.code].iloc[i]) for i, g in enumerate(geoms) if g is None][:5]
-        raise GridImportError(f"{path}: features without geometry: {', '.join(bad)}")
+        raise GridImportError(Text(f"{shown}：要素没有几何：{', '.join(bad)}",
+                                   f"{shown}: features without geometry: {', '.join(bad)}"))
     if not crs.equals(CRS.from_epsg(4326)) and not (crs.is_geographic and crs.to_epsg() == 4490):
-        from pyproj import Transformer
-
-        t = Transformer.from_crs(crs, 4326, always_xy=True)
+        t = geometry.transformer(crs.to_wkt(), 4326)
         geoms = shapely.transform(geoms, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
     if gcj02:
         # Web-map sources (AMap, Tencent) are GCJ-02 whatever their file says.
@@ -211,7 +232,7 @@ def read_grid_file(
 
     rows: list[GridRow] = []
     repairs: list[FeatureRepair] = []
-    invalid: list[tuple[str, str, int, validation.Repair]] = []
+    invalid: list[tuple[Text, str, int, validation.Repair]] = []
     metric_crs = f"EPSG:{geometry.metric_srid()}"
     seen: set[str] = set()
     columns = set(frame.columns)
@@ -219,64 +240,75 @@ def read_grid_file(
     for i, (rec, geom) in enumerate(_progress(zip(records, geoms, strict=True), len(records), progress, "读取")):
         code = _text(rec.get(fields.code))
         label = f"feature #{i + 1} (code {code or '?'}, name {_text(rec.get(fields.name)) or '?'})"
+        label_zh = f"第 {i + 1} 个要素（编码 {code or '?'}，名称 {_text(rec.get(fields.name)) or '?'}）"
         if not code:
-            raise GridImportError(f"{label}: empty code")
+            raise GridImportError(Text(f"{label_zh}：编码为空", f"{label}: empty code"))
         if code in seen:
-            raise GridImportError(f"{label}: duplicate code {code}")
+            raise GridImportError(Text(f"{label_zh}：编码重复 {code}", f"{label}: duplicate code {code}"))
         seen.add(code)
         lvl = level if level is not None else _int(rec.get(fields.level))
         if lvl not in (1, 2, 3):
-            raise GridImportError(f"{label}: level must be 1, 2 or 3, got {rec.get(fields.level)!r}")
-        kind = _kind(rec.get(fields.kind) if fields.kind in columns else None, lvl, label)
+            got = rec.get(fields.level)
+            raise GridImportError(Text(f"{label_zh}：层级应为 1、2 或 3，收到 {got!r}",
+                                       f"{label}: level must be 1, 2 or 3, got {got!r}"))
+        kind = _kind(rec.get(fields.kind) if fields.kind in columns else None, lvl, Text(label_zh, label))
         parent = _text(rec.get(fields.parent_code)) if fields.parent_code in columns else ""
         unit = _text(rec.get(fields.unit)) if fields.unit in columns else ""
         name = _text(rec.get(fields.name)) or code
         polygonal = geom is not None and not geom.is_empty and isinstance(geom, shapely.Polygon | shapely.MultiPolygon)
         if not polygonal:
             if keep_invalid:
-                rows.append(GridRow(code, name, lvl, kind, parent or None, unit or None, geom, label))
+                rows.append(GridRow(code, name, lvl, kind, parent or None, unit or None, geom, label, label_zh))
                 continue
             if geom is None or geom.is_empty:
-                raise GridImportError(f"{label}: empty geometry")
-            raise GridImportError(f"{label}: geometry is {geom.geom_type}, a polygon is needed")
+                raise GridImportError(Text(f"{label_zh}：几何为空", f"{label}: empty geometry"))
+            raise GridImportError(Text(f"{label_zh}：几何类型为 {geom.geom_type}，需要面",
+                                       f"{label}: geometry is {geom.geom_type}, a polygon is needed"))
         geom = shapely.force_2d(geom)
         if not keep_invalid and not shapely.is_valid(geom):
             fixed = validation.repair(geom, metric_crs)
             if not repair:
-                invalid.append((label, code, lvl, fixed))
+                invalid.append((Text(label_zh, label), code, lvl, fixed))
                 continue
             if fixed.geometry.is_empty:
-                raise GridImportError(f"{label}: invalid geometry ({fixed.why}) with no area left once repaired")
+                raise GridImportError(Text(f"{label_zh}：几何无效（{fixed.why}），修复后没有剩余面积",
+                                           f"{label}: invalid geometry ({fixed.why}) with no area left once repaired"))
             repairs.append(FeatureRepair(label, code, lvl, fixed))
             warnings.append(repairs[-1].message())
             geom = fixed.geometry
         minx, miny, maxx, maxy = geom.bounds
         if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
-            raise GridImportError(f"{label}: coordinates out of range after reprojection; wrong --source-crs?")
-        rows.append(GridRow(code, name, lvl, kind, parent or None, unit or None, geometry.as_multipolygon(geom), label))
+            raise GridImportError(Text(f"{label_zh}：投影转换后坐标超出范围，--source-crs 是否有误？",
+                                       f"{label}: coordinates out of range after reprojection; wrong --source-crs?"))
+        rows.append(GridRow(code, name, lvl, kind, parent or None, unit or None, geometry.as_multipolygon(geom), label,
+                            label_zh))
     if invalid:
-        raise _invalid_error(path, invalid)
+        raise _invalid_error(shown, invalid)
     return ReadResult(rows, warnings, crs.to_string(), repairs)
 
 
-def _invalid_error(path: Path, invalid: list[tuple[str, str, int, validation.Repair]]) -> GridImportError:
+def _invalid_error(shown_as: str, invalid: list[tuple[Text, str, int, validation.Repair]]) -> GridImportError:
     """One error naming every invalid feature, its reason and where, and what a repair would do."""
     shown = 10
-    lines = [f"{label}: invalid geometry ({r.why}); a repair would give {r.changes()}"
+    lines = [f"{label.en}: invalid geometry ({r.why}); a repair would give {r.changes()}"
              for label, _, _, r in invalid[:shown]]
+    lines_zh = [f"{label.zh}：几何无效（{r.why}），修复将得到 {r.changes()}" for label, _, _, r in invalid[:shown]]
     if len(invalid) > shown:
         lines.append(f"… and {len(invalid) - shown} more")
+        lines_zh.append(f"……另有 {len(invalid) - shown} 个")
     findings = [
         validation.Finding("invalid", validation.ERROR, lvl, [code], 0.0,
                            shapely.Point(*r.location) if r.location else None,
-                           f"几何无效 invalid geometry: {r.why}", {"reason": r.reason, "feature": label,
+                           f"几何无效 invalid geometry: {r.why}", {"reason": r.reason, "feature": label.en,
                                                                "location": list(r.location) if r.location else None})
         for label, code, lvl, r in invalid
     ]
+    n = len(invalid)
     return GridImportError(
-        f"{path}: {len(invalid)} 个要素几何无效，未导入 ({len(invalid)} feature(s) with invalid geometry, nothing "
-        f"imported; fix them, or repair on import with --repair / repair=1 and every repair is reported): "
-        + "; ".join(lines),
+        Text(f"{shown_as}：{n} 个要素几何无效，未导入（请修正，或导入时用 --repair / repair=1 修复，每处修复都会列出）："
+             + "；".join(lines_zh),
+             f"{shown_as}: {n} feature(s) with invalid geometry, nothing imported; fix them, or repair on import "
+             f"with --repair / repair=1 and every repair is reported: " + "; ".join(lines)),
         findings,
     )
 
@@ -284,15 +316,18 @@ def _invalid_error(path: Path, invalid: list[tuple[str, str, int, validation.Rep
 def check_county(geom: shapely.Geometry, *, repair: bool = False) -> tuple[shapely.Geometry, validation.Repair | None]:
     """A county outline must be a valid polygon: refused when invalid, or repaired and reported."""
     if geom is None or geom.is_empty or not isinstance(geom, shapely.Polygon | shapely.MultiPolygon):
-        raise GridImportError(f"county outline: {getattr(geom, 'geom_type', 'no geometry')}, a polygon is needed")
+        what = getattr(geom, "geom_type", "no geometry")
+        raise GridImportError(Text(f"县界：{what}，需要面", f"county outline: {what}, a polygon is needed"))
     if shapely.is_valid(geom):
         return geom, None
     fixed = validation.repair(shapely.force_2d(geom), f"EPSG:{geometry.metric_srid()}")
     if not repair:
-        raise GridImportError(f"county outline: invalid geometry ({fixed.why}); fix it or import with --repair "
-                              f"(a repair would give {fixed.changes()})")
+        raise GridImportError(Text(f"县界几何无效（{fixed.why}），请修正或用 --repair 导入（修复将得到 {fixed.changes()}）",
+                                   f"county outline: invalid geometry ({fixed.why}); fix it or import with --repair "
+                                   f"(a repair would give {fixed.changes()})"))
     if fixed.geometry.is_empty:
-        raise GridImportError(f"county outline: invalid geometry ({fixed.why}) with no area left once repaired")
+        raise GridImportError(Text(f"县界几何无效（{fixed.why}），修复后没有剩余面积",
+                                   f"county outline: invalid geometry ({fixed.why}) with no area left once repaired"))
     return fixed.geometry, fixed
 
 
@@ -321,13 +356,15 @@ def _int(value) -> int | None:
         return None
 
 
-def _kind(value, level: int, label: str) -> str:
+def _kind(value, level: int, label: Text) -> str:
     text = _text(value)
     if not text:
         return DEFAULT_KIND[level]
     text = KIND_ALIASES.get(text, text)
     if text not in Grid.Kind.values:
-        raise GridImportError(f"{label}: unknown kind {value!r}; expected one of {', '.join(Grid.Kind.values)}")
+        kinds = ", ".join(Grid.Kind.values)
+        raise GridImportError(Text(f"{label.zh}：未知类型 {value!r}，应为 {kinds} 之一",
+                                   f"{label.en}: unknown kind {value!r}; expected one of {kinds}"))
     return text
 
 
@@ -344,7 +381,8 @@ def link_parents(rows: Sequence[GridRow], existing: dict[str, tuple[int, shapely
             continue
         if r.parent_code:
             if r.parent_code not in known:
-                raise GridImportError(f"{r.label}: parent {r.parent_code} not found")
+                raise GridImportError(Text(f"{_zh(r)}：找不到上级 {r.parent_code}",
+                                           f"{r.label}: parent {r.parent_code} not found"))
         else:
             # GB/T 30428.1 codes nest: a child's code starts with its parent's.
             prefix = [c for c, (lvl, _) in known.items() if lvl == r.level - 1 and r.code.startswith(c)]
@@ -354,11 +392,19 @@ def link_parents(rows: Sequence[GridRow], existing: dict[str, tuple[int, shapely
                 p = shapely.point_on_surface(r.geom)
                 hits = [c for c, (lvl, g) in known.items() if lvl == r.level - 1 and g.covers(p)]
                 if len(hits) != 1:
-                    raise GridImportError(f"{r.label}: cannot tell its parent (no parent_code; {len(hits)} candidates)")
+                    raise GridImportError(Text(
+                        f"{_zh(r)}：无法确定上级（没有 parent_code，候选 {len(hits)} 个）",
+                        f"{r.label}: cannot tell its parent (no parent_code; {len(hits)} candidates)"))
                 r.parent_code = hits[0]
         plevel = known[r.parent_code][0]
         if plevel != r.level - 1:
-            raise GridImportError(f"{r.label}: parent {r.parent_code} is level {plevel}, expected {r.level - 1}")
+            raise GridImportError(Text(f"{_zh(r)}：上级 {r.parent_code} 为 {plevel} 级，应为 {r.level - 1} 级",
+                                       f"{r.label}: parent {r.parent_code} is level {plevel}, expected {r.level - 1}"))
+
+
+def _zh(row: GridRow) -> str:
+    """The row's label in Chinese (rows made elsewhere may carry only the English one)."""
+    return row.label_zh or row.label or row.code
 
 
 def check_inside_parents(rows: Sequence[GridRow], existing: dict[str, tuple[int, shapely.Geometry]]) -> None:
@@ -373,7 +419,8 @@ def check_inside_parents(rows: Sequence[GridRow], existing: dict[str, tuple[int,
     outside = shapely.area(geometry.to_metric(shapely.difference(child, parent)))
     for r, a in zip(children, outside, strict=True):
         if a > OUTSIDE_PARENT_TOLERANCE_M2:
-            raise GridImportError(f"{r.label}: {a:,.1f} m² lies outside its parent {r.parent_code}")
+            raise GridImportError(Text(f"{_zh(r)}：有 {a:,.1f} m² 超出上级 {r.parent_code}",
+                                       f"{r.label}: {a:,.1f} m² lies outside its parent {r.parent_code}"))
 
 
 @dataclass
@@ -426,13 +473,19 @@ def import_rows(
         if edition is not None:
             edition = Edition.objects.select_for_update().get(pk=edition.pk)
             if edition.status != Edition.Status.DRAFT:
-                raise GridImportError(f"edition {edition.pk} is {edition.status}; only a draft can take an import")
+                raise GridImportError(Text(
+                    f"版本 {edition.pk} 状态为 {edition.status}，只能导入到草稿",
+                    f"edition {edition.pk} is {edition.status}; only a draft can take an import"),
+                    status=409, code="not_draft")
             existing = {
                 g.code: (g.level, geometry.from_geos(g.geom)) for g in edition.grids.all().only("code", "level", "geom")
             }
             clash = sorted(set(existing) & {r.code for r in read.rows})
             if clash:
-                raise GridImportError(f"codes already in edition {edition.pk}: {', '.join(clash[:5])}")
+                codes = ", ".join(clash[:5])
+                raise GridImportError(Text(f"版本 {edition.pk} 中已有这些编码：{codes}",
+                                           f"codes already in edition {edition.pk}: {codes}"),
+                                      status=409, code="codes_in_use")
         else:
             existing = {}
         link_parents(read.rows, existing)

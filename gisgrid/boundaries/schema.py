@@ -1,7 +1,7 @@
 """What the grid, locate and editions endpoints answer, for the OpenAPI schema only.
 
-The views build these answers as dicts in the services; the serializers here describe them so
-a generated client gets typed fields. Fields that some answers leave out are `required=False`,
+The views render these answers (locate's from its typed `PointAnswer`, in locate_api); the
+serializers here describe them so a generated client gets typed fields. Fields that some answers leave out are `required=False`,
 fields that can be null are `allow_null`.
 """
 
@@ -86,7 +86,8 @@ class Candidate(serializers.Serializer):
 class Nearest(serializers.Serializer):
     code = serializers.CharField()
     name = serializers.CharField()
-    distance_m = serializers.FloatField(allow_null=True, help_text="null when too far to measure")
+    distance_m = serializers.FloatField(help_text="metres to the grid's boundary, always finite: in the metric CRS "
+                                                  "near the county, geodesic (WGS-84) beyond 100 km of it")
 
 
 class CodeName(serializers.Serializer):
@@ -101,8 +102,8 @@ class LocateInput(serializers.Serializer):
 
 
 class LocateAnswer(serializers.Serializer):
-    """One located point (gisgrid/boundaries/locate.py). Without details (batch `details:
-    false`) only status, input, wgs84, edition and grids are given."""
+    """One located point (locate.PointAnswer rendered by locate_api.answer_json). Without details
+    (batch `details: false`) only status, input, wgs84, edition and grids are given."""
 
     status = serializers.ChoiceField(LOCATE_STATUS)
     input = LocateInput()

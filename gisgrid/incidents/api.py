@@ -6,14 +6,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from gisgrid.accounts.policy import FromMatrix
-from gisgrid.api_errors import BadParameter
+from gisgrid.accounts.roles import can_see_personal_data
+from gisgrid.boundaries.api import edition_for
 from gisgrid.boundaries.datums import CRS_CHOICES
-from gisgrid.boundaries.gazetteer import MAX_QUERY_LENGTH, search_places
-from gisgrid.boundaries.locate_api import run_locate
+from gisgrid.boundaries.gazetteer import MAX_QUERY_LENGTH
+from gisgrid.boundaries.locate_api import answer_json
 
 from .fields import category_field
 from .models import Category
-from .routing import route, routing_dict
+from .routing import RoutedPlace, route_place
 from .schema import RouteAnswer
 
 
@@ -43,7 +44,7 @@ class CategoryListView(APIView):
 
 
 class RouteQuery(serializers.Serializer):
-    # Either a point or a typed/spoken address (a hotline call often has only the latter).
+    # Either a point or a typed/spoken address: routing.route_place decides which (and refuses neither).
     lon = serializers.FloatField(required=False)
     lat = serializers.FloatField(required=False)
     address = serializers.CharField(required=False, max_length=MAX_QUERY_LENGTH)
@@ -51,12 +52,6 @@ class RouteQuery(serializers.Serializer):
     tolerance_m = serializers.FloatField(min_value=0, max_value=500, default=20.0)
     edition = serializers.IntegerField(min_value=1, required=False)
     category = category_field()
-
-    def validate(self, data):
-        has_point = "lon" in data and "lat" in data
-        if not has_point and not data.get("address"):
-            raise serializers.ValidationError({"lon": ["需要 lon+lat 或 address (give lon and lat, or address)"]})
-        return data
 
 
 class RouteView(APIView):
@@ -78,18 +73,32 @@ class RouteView(APIView):
         q = RouteQuery(data=request.query_params)
         q.is_valid(raise_exception=True)
         d = q.validated_data
-        category = d["category"]
-        geocoded = None
-        if "lon" in d and "lat" in d:
-            lon, lat, crs = d["lon"], d["lat"], d["crs"]
-        else:
-            places = search_places(d["address"], 1)
-            if not places:
-                raise BadParameter("address", f"找不到地址 (no place matches {d['address']!r})")
-            geocoded = places[0]
-            (lon, lat), crs = geocoded["point"], "wgs84"
-        _, answers = run_locate(request, [lon], [lat], crs, d["tolerance_m"], d.get("edition"), field="lonlat")
-        body = routing_dict(route(answers[0], category), answers[0])
-        if geocoded is not None:
-            body["geocoded"] = geocoded
-        return Response(body)
+        if d.get("edition") is not None:
+            edition_for(request, d["edition"])  # a draft is not for anonymous eyes (404 as if absent)
+        point = (d["lon"], d["lat"]) if "lon" in d and "lat" in d else None
+        routed = route_place(d["category"], point=point, crs=d["crs"], address=d.get("address"),
+                             tolerance_m=d["tolerance_m"], edition_id=d.get("edition"))
+        return Response(route_json(routed, show_phones=can_see_personal_data(request.user)))
+
+
+def route_json(routed: RoutedPlace, *, show_phones: bool) -> dict:
+    """schema.RouteAnswer: the decision, the staff to notify and the location it was decided on."""
+    r = routed.routing
+    location = answer_json(routed.location, show_phones=show_phones)
+
+    def unit(u):
+        return {"code": u.code, "name": u.name} if u else None
+
+    body = {
+        "category": {"code": r.category.code, "name": r.category.name, "severity": r.category.severity},
+        "limit_working_days": r.limit_working_days,
+        "rule": r.rule,
+        "reason": r.reason,
+        "lead_unit": unit(r.lead_unit),
+        "assisting_units": [unit(u) for u in r.assisting_units],
+        "notify": location.get("staff", []),
+        "location": location,
+    }
+    if routed.geocoded is not None:
+        body["geocoded"] = routed.geocoded
+    return body

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.gis.geos import Point
 from django.db import transaction
 from django.db.models import Q, QuerySet
+from django.dispatch import Signal
 
 from gisgrid.accounts import roles
 from gisgrid.audit.log import record
@@ -12,6 +13,11 @@ from gisgrid.boundaries import locate
 
 from .models import Category, Report, RoutingChange
 from .routing import route
+
+# Sent inside the transaction that stores a report, so whatever a receiver writes (the case
+# loop opens a case) commits or rolls back with it; incidents never imports its receivers.
+# kwargs: report, user, channel (how it came in, e.g. "hotline"; None: from the user's role).
+report_created = Signal()
 
 # -- who reads which report (docs/permissions.md) ------------------------------------------------
 
@@ -50,7 +56,8 @@ def _chain_codes(location: dict) -> dict[str, str]:
 
 
 def create_report(*, user, category: Category, lon: float, lat: float, crs: str, reporter_name: str,
-                  reporter_phone: str = "", description: str = "", address: str = "") -> Report:
+                  reporter_phone: str = "", description: str = "", address: str = "",
+                  channel: str | None = None) -> Report:
     """Route a new report by its location and the matter list, and store the routing on it."""
     snap, answers = locate.locate([lon], [lat], crs)
     loc = answers[0]
@@ -67,6 +74,7 @@ def create_report(*, user, category: Category, lon: float, lat: float, crs: str,
         report.assisting_units.set(r.assisting_units)
         record(user, "report.create", report, category=category.code, status=loc["status"],
                grid=report.grid_code, lead_unit=r.lead_unit.code if r.lead_unit else None)
+        report_created.send(sender=Report, report=report, user=user, channel=channel)
     return report
 
 

@@ -31,19 +31,17 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import shapely
 from django.conf import settings
 from django.db import connection
 
+from gisgrid.boundaries import geometry
 from gisgrid.boundaries.edition_cache import EditionCache, PerThread
+from gisgrid.county_time import iso
 
-from .tracks import Track, split_at_gaps, to_metric
-
-TZ = ZoneInfo("Asia/Shanghai")
-
+from .tracks import Track, split_at_gaps
 
 # ---------------------------------------------------------------------------------------------
 # Grids in metres, cached per edition
@@ -136,11 +134,7 @@ def _build_grid_set(edition_id: int, name: str, version: int) -> GridSet:
         rows = cur.fetchall()
     geoms = shapely.from_wkb([bytes(r[4]) for r in rows]) if rows else np.array([], dtype=object)
     if len(geoms):
-        def project(coords: np.ndarray) -> np.ndarray:
-            x, y = to_metric(coords[:, 0], coords[:, 1])
-            return np.column_stack([x, y])
-
-        geoms = shapely.transform(geoms, project)
+        geoms = geometry.to_metric(geoms)
         bad = ~shapely.is_valid(geoms)
         if bad.any():  # reprojection can fold a sliver; clipping invalid polygons raises
             geoms[bad] = shapely.make_valid(geoms[bad])
@@ -690,15 +684,6 @@ def schedule(
 
 # ---------------------------------------------------------------------------------------------
 # Plain-data forms (JSON and CSV renderers start from these)
-
-
-def iso(t: float | dt.datetime | None) -> str | None:
-    """ISO-8601 in the county's zone (+08:00), to the second."""
-    if t is None:
-        return None
-    if isinstance(t, dt.datetime):
-        return t.astimezone(TZ).isoformat(timespec="seconds")
-    return dt.datetime.fromtimestamp(t, TZ).isoformat(timespec="seconds")
 
 
 def grid_dict(r: GridCoverage) -> dict:

@@ -1,13 +1,14 @@
 """HTTP face of patrol coverage and the inspectors' schedule: parse, check scope, call, render.
 
-The rules live in coverage.py; this module only turns query strings into arguments (every bad
-value a 400 naming its field), decides whose tracks the caller may see, and renders JSON or CSV.
+The rules live in coverage.py (measuring) and coverage_rows.py (what a question answers: zero
+rows, own grids, who sent nothing); this module only turns query strings into arguments (every
+bad value a 400 naming its field), decides whose tracks the caller may see, and renders JSON or
+CSV, times in the county's zone (gisgrid.county_time).
 """
 
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 
 from django.conf import settings
@@ -23,14 +24,14 @@ from rest_framework.views import APIView
 from gisgrid.accounts.policy import FromMatrix
 from gisgrid.api_errors import BadParameter
 from gisgrid.boundaries.api import resolve_edition
-from gisgrid.boundaries.models import GridAssignment, Person
+from gisgrid.boundaries.models import Person
+from gisgrid.county_time import iso, minutes, stamp, this_week
 
 from . import coverage as cov
+from .coverage_rows import CoverageReport, ScheduleReport, patrol_coverage, patrol_schedule
 from .params import parse_bool, parse_choice, parse_people, parse_period, scoped_people
 from .schema import CoverageAnswer, ScheduleAnswer
-from .tracks import TooManyFixes, load_tracks
 
-TZ = cov.TZ
 # About 35 days of ten inspectors at one fix per 5 s; coverage of that takes ~20 s. Beyond it a
 # request would hold a worker for minutes: the caller is asked to narrow the period or people.
 MAX_FIXES = int(settings.GISGRID_PATROL_COVERAGE_MAX_FIXES)
@@ -65,32 +66,6 @@ def parse_radius(params) -> float:
     return value
 
 
-def read_tracks(start: dt.datetime, end: dt.datetime, people: list[Person] | None, role: str | None) -> list:
-    try:
-        return load_tracks(start, end, person_ids=None if people is None else [p.pk for p in people], role=role,
-                           max_fixes=MAX_FIXES)
-    except TooManyFixes as exc:
-        raise BadParameter("end", f"时段内定位点超过 {exc.limit} 个, 请缩短时段或指定人员 "
-                                  f"(more than {exc.limit} fixes: shorten the period or name people)") from None
-
-
-def served_grids(person_ids: list[int]) -> dict[int, list[str]]:
-    """The grid codes each person serves (GridAssignment), for those who serve any."""
-    out: dict[int, list[str]] = {}
-    for pid, code in (GridAssignment.objects.filter(person_id__in=person_ids)
-                      .order_by("grid_code").values_list("person_id", "grid_code")):
-        out.setdefault(pid, []).append(code)
-    return out
-
-
-def grids_for(request, level: int | None, urban_only: bool) -> cov.GridSet:
-    edition = resolve_edition(request)
-    try:
-        return cov.grid_set(edition.pk, level=level, urban_only=urban_only)
-    except LookupError as exc:
-        raise BadParameter("edition", str(exc)) from None
-
-
 # --- rendering -------------------------------------------------------------------------------
 
 
@@ -109,10 +84,6 @@ def csv_response(header: list[str], rows: list[list], filename: str) -> HttpResp
     response = HttpResponse(buf.getvalue().encode("utf-8"), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
-
-
-def _stamp(t: dt.datetime) -> str:
-    return t.astimezone(TZ).strftime("%Y%m%d-%H%M")
 
 
 class _PatrolView(APIView):
@@ -167,48 +138,38 @@ class CoverageView(_PatrolView):
         urban = parse_bool(q, "urban")
         radius = parse_radius(q)
         people = scoped_people(request, parse_people(q))
-        grids = grids_for(request, level, urban)
-        tracks = read_tracks(start, end, people, role)
-        result = cov.coverage(tracks, grids, radius_m=radius)
-        if people is not None:  # a person asked about who did not patrol still gets a (zero) row
-            seen = {p.person_id for p in result.people}
-            result.people += [cov.PersonCoverage(p.pk, p.name, p.role, [], 0.0, 0.0, 0, 0, [])
-                              for p in people if p.pk not in seen and (role is None or p.role == role)]
-        serves = served_grids([p.person_id for p in result.people])
-        if serves:
-            own = cov.own_grids(tracks, grids_for(request, None, False), serves, radius_m=radius)
-            for p in result.people:
-                p.own_grids = own.get(p.person_id, [])
-        rows = [cov.grid_dict(r) for r in result.grids]
+        report = patrol_coverage(start, end, edition_id=resolve_edition(request).pk, level=level, urban_only=urban,
+                                 role=role, people=people, radius_m=radius, max_fixes=MAX_FIXES)
         if self.wants_csv(request):
-            return csv_response(
-                ["code", "name", "visited", "visitors", "time_s", "distance_m", "share", "first_seen", "last_seen"],
-                [[r["code"], _cell(r["name"]), int(r["visited"]), _cell("; ".join(v["name"] for v in r["visitors"])),
-                  r["time_s"], r["distance_m"], r["share"], r["first_seen"] or "", r["last_seen"] or ""]
-                 for r in rows],
-                f"coverage_L{level}_{_stamp(start)}_{_stamp(end)}.csv")
-        return Response({
-            "period": {"start": cov.iso(start), "end": cov.iso(end)},
-            "level": level, "urban_only": urban, "radius_m": radius, "role": role,
-            "edition": {"id": grids.edition_id, "name": grids.edition_name},
-            "summary": {"grids": len(rows), "visited": len(rows) - len(result.unvisited),
-                        "unvisited": len(result.unvisited), "people": len(result.people)},
-            "grids": rows,
-            "unvisited": result.unvisited,
-            "people": [cov.person_dict(p) for p in result.people],
-            # A team asked for by role: who of it sent no fix at all in the period.
-            "no_fixes": [] if role is None or people is not None else [
-                {"person_id": p.pk, "name": p.name, "role": p.role}
-                for p in Person.objects.filter(role=role, active=True)
-                .exclude(pk__in=[x.person_id for x in result.people]).order_by("name")],
-        })
+            return coverage_csv(report)
+        return Response(coverage_json(report))
 
 
-def this_week(now: dt.datetime | None = None) -> tuple[dt.datetime, dt.datetime]:
-    """Monday 00:00 (Asia/Shanghai) of the current week, and now."""
-    now = (now or dt.datetime.now(TZ)).astimezone(TZ)
-    monday = (now - dt.timedelta(days=now.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
-    return monday, now
+def coverage_json(report: CoverageReport) -> dict:
+    """schema.CoverageAnswer."""
+    result, grids = report.result, report.grids
+    n_grids, n_unvisited = len(result.grids), len(result.unvisited)
+    return {
+        "period": {"start": iso(report.start), "end": iso(report.end)},
+        "level": report.level, "urban_only": report.urban_only, "radius_m": report.radius_m, "role": report.role,
+        "edition": {"id": grids.edition_id, "name": grids.edition_name},
+        "summary": {"grids": n_grids, "visited": n_grids - n_unvisited, "unvisited": n_unvisited,
+                    "people": len(result.people)},
+        "grids": [cov.grid_dict(r) for r in result.grids],
+        "unvisited": result.unvisited,
+        "people": [cov.person_dict(p) for p in result.people],
+        "no_fixes": [{"person_id": p.person_id, "name": p.name, "role": p.role} for p in report.no_fixes],
+    }
+
+
+def coverage_csv(report: CoverageReport) -> HttpResponse:
+    rows = [cov.grid_dict(r) for r in report.result.grids]
+    return csv_response(
+        ["code", "name", "visited", "visitors", "time_s", "distance_m", "share", "first_seen", "last_seen"],
+        [[r["code"], _cell(r["name"]), int(r["visited"]), _cell("; ".join(v["name"] for v in r["visitors"])),
+          r["time_s"], r["distance_m"], r["share"], r["first_seen"] or "", r["last_seen"] or ""]
+         for r in rows],
+        f"coverage_L{report.level}_{stamp(report.start)}_{stamp(report.end)}.csv")
 
 
 class ScheduleView(_PatrolView):
@@ -219,28 +180,35 @@ class ScheduleView(_PatrolView):
     def get(self, request):
         q = request.query_params
         start, end = parse_period(q, default=this_week())
-        cfg = dict(settings.GISGRID_PATROL_SCHEDULE)
         people = scoped_people(request, [])
-        grids = grids_for(request, cfg.get("level"), bool(cfg.get("urban_only")))
-        tracks = read_tracks(start, end, people, cfg.get("role"))
-        rows = cov.schedule(tracks, grids, start, end, cfg)
-        windows = cov.windows(start, end, int(cfg["every_days"]))
+        report = patrol_schedule(start, end, edition_id=resolve_edition(request).pk, people=people,
+                                 max_fixes=MAX_FIXES)
         if self.wants_csv(request):
-            labels = [f"{a.astimezone(TZ):%Y-%m-%d %H:%M}~{b.astimezone(TZ):%Y-%m-%d %H:%M}" for a, b in windows]
-            return csv_response(
-                ["code", "name", "met", *labels],
-                [[r.code, _cell(r.name), int(r.met), *(w.visits for w in r.windows)] for r in rows],
-                f"schedule_{_stamp(start)}_{_stamp(end)}.csv")
-        met = sum(r.met for r in rows)
-        return Response({
-            "period": {"start": cov.iso(start), "end": cov.iso(end)},
-            "rule": {"role": cfg.get("role"), "level": cfg.get("level"), "urban_only": bool(cfg.get("urban_only")),
-                     "every_days": cfg["every_days"], "min_visits": cfg["min_visits"]},
-            "edition": {"id": grids.edition_id, "name": grids.edition_name},
-            "windows": [{"start": cov.iso(a), "end": cov.iso(b)} for a, b in windows],
-            "summary": {"grids": len(rows), "met": met, "unmet": len(rows) - met},
-            "grids": [cov.schedule_dict(r) for r in rows],
-        })
+            return schedule_csv(report)
+        return Response(schedule_json(report))
+
+
+def schedule_json(report: ScheduleReport) -> dict:
+    """schema.ScheduleAnswer."""
+    cfg, rows = report.rule, report.rows
+    met = sum(r.met for r in rows)
+    return {
+        "period": {"start": iso(report.start), "end": iso(report.end)},
+        "rule": {"role": cfg.get("role"), "level": cfg.get("level"), "urban_only": bool(cfg.get("urban_only")),
+                 "every_days": cfg["every_days"], "min_visits": cfg["min_visits"]},
+        "edition": {"id": report.grids.edition_id, "name": report.grids.edition_name},
+        "windows": [{"start": iso(a), "end": iso(b)} for a, b in report.windows],
+        "summary": {"grids": len(rows), "met": met, "unmet": len(rows) - met},
+        "grids": [cov.schedule_dict(r) for r in rows],
+    }
+
+
+def schedule_csv(report: ScheduleReport) -> HttpResponse:
+    labels = [f"{minutes(a)}~{minutes(b)}" for a, b in report.windows]
+    return csv_response(
+        ["code", "name", "met", *labels],
+        [[r.code, _cell(r.name), int(r.met), *(w.visits for w in r.windows)] for r in report.rows],
+        f"schedule_{stamp(report.start)}_{stamp(report.end)}.csv")
 
 
 urlpatterns = [

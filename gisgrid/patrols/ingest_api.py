@@ -19,7 +19,6 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRespo
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny, BasePermission
-from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -30,6 +29,8 @@ from gisgrid.api_schema import ApiError
 from gisgrid.boundaries.api import refuse_nul
 from gisgrid.boundaries.datums import CRS_CHOICES
 from gisgrid.boundaries.models import Person
+from gisgrid.errors import Forbidden, Text, TooLarge
+from gisgrid.renderers import OrjsonRenderer
 from gisgrid.schema_auth import DeviceTokenAuthentication
 
 from .ingest import filters, gpx, group_commit, osmand, times, traccar_json
@@ -52,10 +53,6 @@ ERROR_RESPONSES = {
 }
 
 
-def error_body(code: str, detail: str, field: str, reason: str | None = None) -> dict:
-    return {"error": code, "detail": detail, "fields": {field: [reason or detail]}}
-
-
 class JsonOnly(BaseContentNegotiation):
     """Phones take JSON whatever they send in Accept; choosing among renderers was measurable
     work on every single-fix request (docs/ingest.md, "Speed")."""
@@ -67,35 +64,15 @@ class JsonOnly(BaseContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
-class ProtocolErrors:
-    """Turns the ingest layer's own errors into the API's JSON error shape."""
+class DeviceJson:
+    """Device endpoints answer JSON only, written as ingest_fast's door writes it (both use the
+    API's renderer), and read their bodies themselves (request.body, so the 8 MB
+    DATA_UPLOAD_MAX_MEMORY_SIZE applies), never through DRF's parsers. Their errors (DeviceAuthError,
+    DecodeError, CommitterUnavailable: the error family) are answered by gisgrid/api_errors.py
+    like every other view's, so an error looks the same whichever door a request came in by."""
 
-    # Device endpoints answer JSON only and read their bodies themselves (request.body, so the
-    # 8 MB DATA_UPLOAD_MAX_MEMORY_SIZE applies), never through DRF's parsers.
-    renderer_classes = [JSONRenderer]
+    renderer_classes = [OrjsonRenderer]
     content_negotiation_class = JsonOnly
-
-    def handle_exception(self, exc):
-        answer = protocol_error(exc)
-        if answer is not None:
-            status, body, headers = answer
-            return Response(body, status=status, headers=headers or None)
-        return super().handle_exception(exc)
-
-
-def protocol_error(exc: BaseException) -> tuple[int, dict, dict[str, str]] | None:
-    """(status, body, headers) for the ingest layer's own errors; None for any other exception.
-    Both doors onto the device endpoints (the DRF views and ingest_fast's WSGI path) answer
-    through this, so an error looks the same whichever door a request came in by."""
-    if isinstance(exc, DeviceAuthError):
-        headers = {"WWW-Authenticate": 'Bearer realm="gisgrid devices"'} if exc.status == 401 else {}
-        return exc.status, error_body(exc.code, exc.detail, exc.field), headers
-    if isinstance(exc, DecodeError):
-        code = "too_large" if exc.status == 413 else "invalid"
-        return exc.status, error_body(code, f"{exc.field}: {exc.reason}", exc.field, exc.reason), {}
-    if isinstance(exc, group_commit.CommitterUnavailable):
-        return 503, {"error": "ingest_busy", "detail": str(exc)}, {"Retry-After": "1"}
-    return None
 
 
 def device_token(request) -> str | None:
@@ -128,7 +105,8 @@ def ingest_request(decoded: Decoded, fallback_token: str | None, now: dt.datetim
     unclaimed = [i for i, it in enumerate(decoded.items) if not it.device]
     if unclaimed and len(unclaimed) < len(decoded.items):
         i = unclaimed[0]
-        raise DeviceAuthError(401, "missing_device", f"第 {i} 项缺少设备号 (item {i} has no device id)", "device_id")
+        raise DeviceAuthError(401, "missing_device", Text(f"第 {i} 项缺少设备号", f"item {i} has no device id"),
+                              "device_id")
     token = decoded.token or fallback_token
     idents = [it.device for it in decoded.items]
     grouped = group_commit.accepts(decoded.items)
@@ -163,9 +141,9 @@ def read_json(request) -> object:
     try:
         return json.loads(request.body)
     except ValueError as exc:  # UnicodeDecodeError included
-        raise DecodeError("body", f"不是有效的 JSON (not valid JSON: {exc})") from None
+        raise DecodeError("body", Text(f"不是有效的 JSON：{exc}", f"not valid JSON: {exc}")) from None
     except RecursionError:
-        raise DecodeError("body", "JSON 嵌套过深 (JSON nested too deeply)") from None
+        raise DecodeError("body", Text("JSON 嵌套过深", "JSON nested too deeply")) from None
 
 
 OSMAND_PARAMETERS = [
@@ -185,7 +163,7 @@ OSMAND_PARAMETERS = [
 ]
 
 
-class OsmAndView(ProtocolErrors, APIView):
+class OsmAndView(DeviceJson, APIView):
     """One fix by the OsmAnd protocol (OsmAnd app, Traccar Client), in the query or a form body."""
 
     # The device token is checked per item by the ingest layer; the class only declares it.
@@ -228,7 +206,7 @@ class OsmAndView(ProtocolErrors, APIView):
         return params
 
 
-class PositionsView(ProtocolErrors, APIView):
+class PositionsView(DeviceJson, APIView):
     """Traccar Client JSON (one location or a list), or the plain batch with per-item results."""
 
     authentication_classes = [DeviceTokenAuthentication]
@@ -280,31 +258,33 @@ class GpxView(APIView):
         limit = settings.GISGRID_GPX_MAX_BYTES
         # Refuse a plainly oversized upload before its body is read at all.
         if _content_length(request) > limit + 64 * 1024:
-            return _too_large(limit)
+            raise _too_large(limit)
         data = request.data
-        device = self.target_device(request, data)
+        target = self.target(request, data)
         upload = data.get("file")
         if not upload or isinstance(upload, str):
-            raise BadParameter("file", "需要上传 GPX 文件 (a GPX file is required)")
+            raise BadParameter("file", Text("需要上传 GPX 文件", "a GPX file is required"))
         if upload.size > limit:
-            return _too_large(limit)
+            raise _too_large(limit)
         datum = data.get("datum") or "wgs84"
         if datum not in CRS_CHOICES:
-            raise BadParameter("datum", f"坐标系只能是 {', '.join(CRS_CHOICES)} (one of {', '.join(CRS_CHOICES)})")
-        try:
-            points = gpx.decode(upload.read(), device.identifier)
-        except DecodeError as exc:
-            raise BadParameter(exc.field, exc.reason) from None
+            raise BadParameter("datum", Text(f"坐标系只能是 {'、'.join(CRS_CHOICES)}", f"one of {', '.join(CRS_CHOICES)}"))
+        ident = target.identifier if isinstance(target, Device) else upload_identifier(target)
+        points = gpx.decode(upload.read(), ident)
+        # Only a request that got this far may make the person's upload device: a refused one
+        # writes nothing.
+        device = target if isinstance(target, Device) else upload_device(target)
         times.localise(points.items, {device.identifier: device})
         result = ingest(points.items, {device.identifier: device}, source="gpx", datum=datum)
         return Response({"device": device.identifier, "datum": datum, "points_read": points.points_read,
                          "ignored": points.ignored, **outcomes_body(result, points.items)})
 
-    def target_device(self, request, data) -> Device:
+    def target(self, request, data) -> Device | Person:
+        """The registered device named, or the person whose upload device takes the file."""
         ident, who = (data.get("device") or "").strip(), (data.get("person") or "").strip()
         refuse_nul("device", ident)
         if ident and who:
-            raise BadParameter("device", "device 与 person 只能给一个 (give device or person, not both)")
+            raise BadParameter("device", Text("device 与 person 只能给一个", "give device or person, not both"))
         scope = roles.patrol_scope(request.user)
         if ident:
             device = Device.objects.select_related("person").filter(identifier=ident).first()
@@ -312,27 +292,27 @@ class GpxView(APIView):
             # about which other device ids exist.
             _check_scope(scope, device.person_id if device else None, "device")
             if device is None:
-                raise BadParameter("device", f"未登记的设备 {ident} (unknown device)")
+                raise BadParameter("device", Text(f"未登记的设备 {ident}", f"unknown device {ident}"))
             if not device.active:
-                raise DeviceAuthError(403, "device_disabled", f"设备 {ident} 已停用 (device disabled)", "device")
+                raise Forbidden(Text(f"设备 {ident} 已停用", f"device {ident} is disabled"), field="device",
+                                code="device_disabled")
             return device
         person = parse_person(who) if who else (scope if isinstance(scope, Person) else None)
         if person is None:
-            raise BadParameter("person", "需要 device 或 person (give a device identifier or a person)")
+            raise BadParameter("person", Text("需要 device 或 person", "give a device identifier or a person"))
         _check_scope(scope, person.pk, "person")
-        return upload_device(person)
+        return person
 
-    def handle_exception(self, exc):
-        if isinstance(exc, DeviceAuthError):
-            return Response(error_body(exc.code, exc.detail, exc.field), status=exc.status)
-        return super().handle_exception(exc)
+
+def upload_identifier(person: Person) -> str:
+    return f"gpx-{person.pk}"
 
 
 def upload_device(person: Person) -> Device:
     """The person's GPX upload device, made on first use. It has no token, so no live protocol
     can ever post to it (authenticate refuses an empty token hash)."""
     device, _ = Device.objects.get_or_create(
-        identifier=f"gpx-{person.pk}",
+        identifier=upload_identifier(person),
         defaults={"person": person, "user": person.user, "datum": "wgs84", "speed_unit": Device.SpeedUnit.MPS},
     )
     return device
@@ -343,9 +323,8 @@ def _check_scope(scope, person_id: int | None, field: str) -> None:
         return
     if isinstance(scope, Person) and person_id is not None and scope.pk == person_id:
         return
-    raise DeviceAuthError(403, "permission_denied",
-                          "只能上传本人的轨迹 (you may upload only your own tracks, unless you supervise patrols)",
-                          field)
+    raise Forbidden(Text("只能上传本人的轨迹", "you may upload only your own tracks, unless you supervise patrols"),
+                    field=field)
 
 
 def _content_length(request) -> int:
@@ -355,15 +334,15 @@ def _content_length(request) -> int:
         return 0
 
 
-def _too_large(limit: int) -> Response:
+def _too_large(limit: int) -> TooLarge:
     mb = limit // 2**20
-    return Response(error_body("too_large", f"GPX 文件超过 {mb} MB (file larger than {mb} MB)", "file"), status=413)
+    return TooLarge(Text(f"GPX 文件超过 {mb} MB", f"GPX file larger than {mb} MB"), field="file")
 
 
 # -- supervision --------------------------------------------------------------------------------
 
 class CanSupervisePatrols(BasePermission):
-    message = "需要巡查督导角色 (patrol supervisor role required)"
+    message = Text("需要巡查督导角色", "patrol supervisor role required")
 
     def has_permission(self, request, view) -> bool:
         return roles.can_supervise_patrols(request.user)
@@ -458,7 +437,8 @@ class RejectedView(APIView):
         reason = q.get("reason")
         if reason:
             if reason not in filters.REASONS:
-                raise BadParameter("reason", f"只能是 {', '.join(filters.REASONS)} (one of {', '.join(filters.REASONS)})")
+                raise BadParameter("reason", Text(f"只能是 {'、'.join(filters.REASONS)}",
+                                                  f"one of {', '.join(filters.REASONS)}"))
             qs = qs.filter(reasons__contains=[reason])
         rows = list(qs[:_limit(q.get("limit"), self.MAX_LIMIT)])
         return Response({"count": len(rows), "results": [rejected_dict(r) for r in rows]})
@@ -468,7 +448,7 @@ def _limit(value: str | None, most: int) -> int:
     if not value:
         return 100
     if not value.isdigit() or not 1 <= int(value) <= most:
-        raise BadParameter("limit", f"取值 1-{most} (an integer between 1 and {most})")
+        raise BadParameter("limit", Text(f"取值 1-{most}", f"an integer between 1 and {most}"))
     return int(value)
 
 

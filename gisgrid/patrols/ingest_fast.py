@@ -10,27 +10,30 @@ view (`ingest_api.OsmAndView`), which also documents the endpoint in the OpenAPI
 
 It is a door, not a second implementation: decoding (ingest/osmand.py), authentication, time
 localisation, group commit and the pipeline (`ingest_api.ingest_request`), the answer
-(`ingest_api.outcomes_body`) and the error shapes (`ingest_api.protocol_error`,
-`gisgrid.db_errors`) are the view's own functions. What Django's stack would add and matters
-here is done here too: the host check (ALLOWED_HOSTS), the request_started/request_finished
-signals (database connections are checked and recycled as for any request), and the security
-headers. tests/test_osmand_fast_path.py asserts that both doors answer the same requests alike.
+(`ingest_api.outcomes_body`), every error (`api_errors.error_answer`, the API's one mapping) and
+the JSON writer (`api_errors.render`, the API renderer's) are the view's own functions. What
+Django's stack would add and matters here is done here too: the host check (ALLOWED_HOSTS), the
+request_started/request_finished signals (database connections are checked and recycled as for
+any request), the language of error messages (LocaleMiddleware's choice: the language cookie,
+then Accept-Language), and the security headers. tests/test_osmand_fast_path.py asserts that
+both doors answer the same requests alike; tests/test_errors.py, that their errors are the same
+bytes.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterable
+from types import SimpleNamespace
 
 from django.conf import settings
 from django.core import signals
 from django.core.handlers.wsgi import get_str_from_wsgi
-from django.http import QueryDict
+from django.http import QueryDict, parse_cookie
 from django.http.request import split_domain_port, validate_host
-from django.utils import timezone
+from django.utils import timezone, translation
 
-from gisgrid import db_errors
+from gisgrid.errors import BadRequest, ServerError, Text
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +66,9 @@ def osmand_get(environ: dict, start_response: Callable) -> list[bytes]:
         status, body, headers = _answer(environ)
     finally:
         signals.request_finished.send(sender=__name__)
-    data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    from gisgrid.api_errors import render
+
+    data = render(body)
     start_response(f"{status} {_REASONS.get(status, '')}".rstrip(), [
         ("Content-Type", "application/json"), ("Content-Length", str(len(data))),
         *headers.items(), *_SECURITY_HEADERS])
@@ -73,13 +78,13 @@ def osmand_get(environ: dict, start_response: Callable) -> list[bytes]:
 def _answer(environ: dict) -> tuple[int, dict, dict[str, str]]:
     # Imported here: this module is loaded by gisgrid.wsgi before Django's apps are ready.
     from .ingest import osmand
-    from .ingest_api import header_token, ingest_request, outcomes_body, protocol_error
+    from .ingest_api import header_token, ingest_request, outcomes_body
 
     host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME", "")
     domain, _port = split_domain_port(host)
     if not domain or not validate_host(domain, settings.ALLOWED_HOSTS):
-        return 400, {"error": "bad_host", "detail": f"主机名不被允许 (host not allowed: {host!r})",
-                     "fields": {"Host": ["not in ALLOWED_HOSTS"]}}, {}
+        return _error(environ, BadRequest(Text(f"主机名不被允许：{host!r}", f"host not allowed: {host!r}"),
+                                          field="Host", code="bad_host"))
     query = QueryDict(get_str_from_wsgi(environ, "QUERY_STRING", ""), encoding=settings.DEFAULT_CHARSET)
     params = {k: query.get(k, "") for k in query}
     now = timezone.now()
@@ -89,12 +94,23 @@ def _answer(environ: dict) -> tuple[int, dict, dict[str, str]]:
         result = ingest_request(decoded, fallback, now)
         return 200, outcomes_body(result, decoded.items), {}
     except Exception as exc:  # every exception becomes the API's JSON, as the view's handler does
-        answer = protocol_error(exc)
-        if answer is not None:
-            return answer
-        failure = db_errors.database_failure(exc)
-        if failure is not None:
-            log.warning("GET %s: %s (%s)", OSMAND_PATH, failure.code, exc)
-            return 503, db_errors.failure_body(failure), {"Retry-After": str(failure.retry_after_s)}
-        log.exception("GET %s failed", OSMAND_PATH)
-        return 500, {"error": "server_error", "detail": "服务器内部错误 (internal server error)"}, {}
+        return _error(environ, exc)
+
+
+def _error(environ: dict, exc: Exception) -> tuple[int, dict, dict[str, str]]:
+    """The API's one mapping (api_errors.error_answer), in the language the request asks for."""
+    from gisgrid.api_errors import error_answer
+
+    with translation.override(_language(environ)):
+        answer = error_answer(exc, {"request": SimpleNamespace(method="GET", path=OSMAND_PATH)})
+        if answer is None:
+            log.error("GET %s failed", OSMAND_PATH, exc_info=exc)
+            answer = error_answer(ServerError())
+    return answer.status, answer.body, answer.headers
+
+
+def _language(environ: dict) -> str:
+    """The language LocaleMiddleware would pick for this request: the language cookie, then
+    Accept-Language, else the default (the project uses no language prefix in its URLs)."""
+    request = SimpleNamespace(COOKIES=parse_cookie(environ.get("HTTP_COOKIE", "")), META=environ)
+    return translation.get_language_from_request(request)

@@ -5,21 +5,20 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
 from rest_framework.exceptions import PermissionDenied
 
+from gisgrid import county_time
 from gisgrid.accounts import roles
 from gisgrid.api_errors import BadParameter
 from gisgrid.boundaries.models import Person
 
-TZ = ZoneInfo("Asia/Shanghai")
 MAX_PERIOD = dt.timedelta(days=92)
 
 
 def parse_time(field: str, raw: str | None, *, required: bool = True) -> dt.datetime | None:
-    """ISO-8601 date or date-time; naive means Asia/Shanghai."""
+    """ISO-8601 date or date-time; naive means the county's clock (county_time)."""
     if raw is None or not raw.strip():
         if required:
             raise BadParameter(field, "必填, ISO-8601 时间 (required: an ISO-8601 time, e.g. 2026-11-22T08:00)")
@@ -32,7 +31,7 @@ def parse_time(field: str, raw: str | None, *, required: bool = True) -> dt.date
     except ValueError:
         raise BadParameter(field, f"不是 ISO-8601 时间 (not an ISO-8601 time: {raw!r})") from None
     if value.tzinfo is None:
-        value = value.replace(tzinfo=TZ)
+        value = value.replace(tzinfo=county_time.zone())
     # Far-off years overflow when converted between zones; no patrol happened before 2000.
     if not 2000 <= value.year <= 2100:
         raise BadParameter(field, "年份应在 2000-2100 之间 (the year must be between 2000 and 2100)")

@@ -1,6 +1,6 @@
 """Monthly partitions of the position table: created on demand, dropped when they age out.
 
-Months follow the county's calendar (Asia/Shanghai). Creating a partition takes a strong lock
+Months follow the county's calendar (gisgrid.county_time). Creating a partition takes a strong lock
 on the parent, so it happens in its own short transaction before an ingest batch (never inside
 one) and only for months not yet known to this process.
 """
@@ -10,19 +10,15 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Iterable
-from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
 
+from gisgrid import county_time
+from gisgrid.county_time import month_start
+
 PARENT = "patrols_position"
-TZ = ZoneInfo("Asia/Shanghai")
 _known: set[str] = set()
 _lock = threading.Lock()
-
-
-def month_start(t: dt.datetime) -> dt.date:
-    local = t.astimezone(TZ)
-    return dt.date(local.year, local.month, 1)
 
 
 def _next_month(d: dt.date) -> dt.date:
@@ -57,9 +53,8 @@ def ensure(months: Iterable[dt.date]) -> list[str]:
             for m in todo:
                 name = partition_name(m)
                 if name not in have:
-                    lo = dt.datetime(m.year, m.month, 1, tzinfo=TZ).isoformat()
-                    n = _next_month(m)
-                    hi = dt.datetime(n.year, n.month, 1, tzinfo=TZ).isoformat()
+                    lo = county_time.midnight(m).isoformat()
+                    hi = county_time.midnight(_next_month(m)).isoformat()
                     cur.execute(f'CREATE TABLE "{name}" PARTITION OF {PARENT} '
                                 f"FOR VALUES FROM ('{lo}') TO ('{hi}')")
                     created.append(name)

@@ -10,12 +10,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
-from django.conf import settings
 from django.db import connection
-from pyproj import Transformer
+
+# WGS-84 lon/lat arrays -> metric x/y arrays: the one metric projection (boundaries.geometry).
+from gisgrid.boundaries.geometry import to_metric_xy as to_metric
 
 
 @dataclass
@@ -47,19 +47,6 @@ def split_at_gaps(t: np.ndarray, gap_s: float) -> list[tuple[int, int]]:
     cuts = np.flatnonzero(np.diff(np.asarray(t, dtype=float)) > gap_s) + 1
     bounds = [0, *cuts.tolist(), n]
     return list(zip(bounds[:-1], bounds[1:], strict=True))
-
-
-@lru_cache(maxsize=4)
-def _transformer(srid: int) -> Transformer:
-    # Building a Transformer costs milliseconds (PROJ database lookups); one per target CRS.
-    return Transformer.from_crs(4326, srid, always_xy=True)
-
-
-def to_metric(lon, lat, srid: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """WGS-84 lon/lat arrays -> metric x/y arrays in `srid` (default GISGRID_METRIC_SRID)."""
-    tr = _transformer(int(srid or settings.GISGRID_METRIC_SRID))
-    x, y = tr.transform(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
-    return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
 
 
 # One row of the binary COPY below: field count, then (length, value) for device id, epoch

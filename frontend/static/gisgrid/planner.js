@@ -79,23 +79,31 @@
     return input ? input.value : "";
   }
 
+  // An API error: the page decides what to do by its code (docs/errors.md), never by the
+  // message, which is in the page's language and only ever shown.
   function ApiError(status, body) {
     this.status = status;
     this.body = body || {};
+    this.code = typeof this.body.error === "string" ? this.body.error : "";
     this.message = describeError(status, this.body);
   }
-  function isStale(status, body) {
-    // 409 also answers "nothing to undo" and "not a draft"; only a version mismatch is "stale".
-    return status === 409 && /stale|他人修改/.test(String((body && body.detail) || ""));
-  }
+  // Codes after which the page's copy of the edition is out of date: reload it.
+  var RELOAD_CODES = {
+    stale_version: true, // someone else changed the draft since it was loaded
+    not_draft: true, // the edition was published or retired meanwhile
+  };
   function describeError(status, body) {
-    if (isStale(status, body)) return T.stale;
+    if (body.error === "stale_version") return T.stale;
     var parts = [];
-    if (body.detail) parts.push(typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail));
+    var detail = body.detail;
+    if (detail) parts.push(typeof detail === "string" ? detail : JSON.stringify(detail));
     if (body.fields) {
       Object.keys(body.fields).forEach(function (k) {
         var v = body.fields[k];
-        parts.push(k + ": " + (Array.isArray(v) ? v.join(" ") : String(v)));
+        var reasons = (Array.isArray(v) ? v : [v]).map(function (r) {
+          return typeof r === "string" ? r : JSON.stringify(r);
+        }).filter(function (r) { return r !== detail; });
+        if (reasons.length) parts.push(k + ": " + reasons.join(" "));
       });
     }
     return parts.length ? parts.join("；") : String(status);
@@ -507,9 +515,10 @@
     return loadGrids();
   }
   function showError(err) {
-    if (err instanceof ApiError && err.status === 409) {
+    if (err instanceof ApiError) root.dataset.errorCode = err.code;
+    if (err instanceof ApiError && RELOAD_CODES[err.code]) {
       setStatus(err.message, "error");
-      if (isStale(err.status, err.body)) root.dataset.stale = "1";
+      if (err.code === "stale_version") root.dataset.stale = "1";
       // Reload the edition list and the draft's grids at their current version.
       return loadEditions(state.edition && state.edition.id);
     }
@@ -768,7 +777,7 @@
         return loadEditions(published.id);
       })
       .catch(function (err) {
-        if (err instanceof ApiError && err.status === 400 && err.body && err.body.findings) {
+        if (err instanceof ApiError && err.code === "validation_failed") {
           showFindings(err.body.findings);
           setStatus(T.publishBlocked + "：" + err.message, "error");
           return;

@@ -28,18 +28,22 @@ from collections.abc import Iterable, Mapping
 from django.db.models.base import ModelState
 from django.db.models.signals import post_delete, post_save
 
+from gisgrid.errors import ServiceError, Text
+
 from ..models import Device
 
 
-class DeviceAuthError(Exception):
-    """401 when credentials are missing, 403 when they are wrong; nothing is stored."""
+class DeviceAuthError(ServiceError):
+    """401 when credentials are missing, 403 when they are wrong; nothing is stored. Phones
+    (OsmAnd, Traccar Client) look only at the status; `code` tells people and scripts why."""
 
-    def __init__(self, status: int, code: str, detail: str, field: str):
-        super().__init__(detail)
-        self.status = status
-        self.code = code
-        self.detail = detail
-        self.field = field
+    def __init__(self, status: int, code: str, detail: str | Text, field: str):
+        headers = {"WWW-Authenticate": DEVICE_CHALLENGE} if status == 401 else None
+        super().__init__(detail, field=field, code=code, status=status, headers=headers)
+
+
+# The challenge of a 401: a device proves itself with a bearer token (or `token` in the URL).
+DEVICE_CHALLENGE = 'Bearer realm="gisgrid devices"'
 
 
 def hash_token(token: str) -> str:
@@ -64,7 +68,7 @@ def _refused(reason: str, ident: str) -> DeviceAuthError:
     """An unknown device and a wrong token answer alike: telling them apart would let anyone
     list the registered device ids. The server's log keeps which it was."""
     log.warning("device refused: %s (device %r)", reason, ident[:64])
-    return DeviceAuthError(403, "bad_token", "设备号或令牌不正确 (unknown device or wrong token)", "token")
+    return DeviceAuthError(403, "bad_token", Text("设备号或令牌不正确", "unknown device or wrong token"), "token")
 
 
 def authenticate(identifiers: Iterable[str], token: str | None,
@@ -77,12 +81,14 @@ def authenticate(identifiers: Iterable[str], token: str | None,
     """
     ids = sorted({i for i in identifiers if i})
     if not ids:
-        raise DeviceAuthError(401, "missing_device", "缺少设备号 (missing device id: id, deviceid or device_id)", "id")
+        raise DeviceAuthError(401, "missing_device", Text("缺少设备号（id、deviceid 或 device_id）",
+                                                          "missing device id: id, deviceid or device_id"), "id")
     digests = {}
     for ident in ids:
         tok = (tokens or {}).get(ident) or token
         if not tok:
-            raise DeviceAuthError(401, "missing_token", f"设备 {ident} 缺少令牌 (missing token)", "token")
+            raise DeviceAuthError(401, "missing_token", Text(f"设备 {ident} 缺少令牌", f"device {ident}: missing token"),
+                                  "token")
         digests[ident] = hash_token(tok)
     found = cache.get_checked(digests) if cache is not None else {}
     missing = [i for i in ids if i not in found]
@@ -110,7 +116,7 @@ def check(dev: Device | None, digest: str, ident: str = "", active: bool | None 
     if not stored or not hmac.compare_digest(stored, digest):
         raise _refused("bad_token", ident)
     if not (dev.active if active is None else active):
-        raise DeviceAuthError(403, "device_disabled", f"设备 {ident} 已停用 (device disabled)", "id")
+        raise DeviceAuthError(403, "device_disabled", Text(f"设备 {ident} 已停用", f"device {ident} is disabled"), "id")
 
 
 def credentials(identifiers: Iterable[str], token: str | None,

@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import connection
 
+from gisgrid.errors import Text, Unavailable
+
 from .auth import DeviceAuthError, devices_cache
 from .pipeline import IngestResult, Submission, ingest_many
 from .records import BadFix, Fix
@@ -64,8 +66,14 @@ def accepts(items: Sequence[Fix | BadFix]) -> bool:
     return enabled() and 0 < len(items) <= MAX_REQUEST_ITEMS and not connection.in_atomic_block
 
 
-class CommitterUnavailable(RuntimeError):
+class CommitterUnavailable(Unavailable):
     """The committer did not answer in time; the request may be sent again (idempotent)."""
+
+    code = "ingest_busy"
+
+    def __init__(self) -> None:
+        super().__init__(Text("存储队列无响应，请重发", "the ingest committer did not answer; send again"),
+                         headers={"Retry-After": "1"})
 
 
 @dataclass
@@ -117,7 +125,7 @@ class GroupCommitter:
                 with self._cond:
                     if p in self._queue:
                         self._queue.remove(p)  # never run: a retry is safe
-                raise CommitterUnavailable("存储队列无响应 (the ingest committer did not answer; send again)")
+                raise CommitterUnavailable()
         if p.error is not None:
             raise p.error
         return p.result  # type: ignore[return-value]

@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import math
 import random
 import threading
 import time
@@ -595,9 +596,13 @@ def _payload(raw: dict) -> str:
 
 
 def _no_nul(value):
-    """PostgreSQL text and jsonb cannot hold NUL; a payload keeps everything else it carried."""
+    """PostgreSQL text and jsonb cannot hold NUL, nor jsonb NaN or ±Infinity (a JSON body may
+    carry them, or a number too big for a float); a payload keeps everything else it carried,
+    a non-finite number as its text."""
     if isinstance(value, str):
         return value.replace("\x00", "\ufffd")
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
     if isinstance(value, dict):
         return {_no_nul(str(k)): _no_nul(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

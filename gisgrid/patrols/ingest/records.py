@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from gisgrid.errors import BadRequest, Text, prefixed
+
 
 @dataclass
 class Fix:
@@ -43,20 +45,18 @@ class BadFix:
     lon: float | None = None
 
 
-class FieldError(ValueError):
-    """One field of one fix that could not be read."""
+class FieldError(BadRequest, ValueError):
+    """One field of one fix that could not be read. Decoders catch it and quarantine the item
+    (a `BadFix`); should one escape, it is still a 400 naming the field."""
 
-    def __init__(self, field: str, reason: str):
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
+    def __init__(self, field: str, reason: str | Text):
+        super().__init__(reason, field=field, detail=prefixed(field, reason))
 
 
-class DecodeError(ValueError):
-    """The request as a whole is unusable (no device id, unreadable body): HTTP 400."""
+class DecodeError(BadRequest, ValueError):
+    """The request as a whole is unusable (no device id, unreadable body): HTTP 400, or 413
+    (`too_large`) when it holds more than a request may."""
 
-    def __init__(self, field: str, reason: str, status: int = 400):
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
-        self.status = status
+    def __init__(self, field: str, reason: str | Text, status: int = 400):
+        super().__init__(reason, field=field, detail=prefixed(field, reason), status=status,
+                         code="too_large" if status == 413 else "invalid")

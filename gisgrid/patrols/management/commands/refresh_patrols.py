@@ -6,6 +6,7 @@ import datetime as dt
 
 from django.core.management.base import BaseCommand, CommandError
 
+from gisgrid import county_time
 from gisgrid.patrols import partitions, sessions
 from gisgrid.patrols.models import PatrolSession, RejectedPosition
 
@@ -28,7 +29,7 @@ class Command(BaseCommand):
             for _ in range(o["keep_months"] - 1):
                 m = (m - dt.timedelta(days=1)).replace(day=1)
             dropped = partitions.drop_older_than(m)
-            cutoff = dt.datetime(m.year, m.month, 1, tzinfo=partitions.TZ)
+            cutoff = county_time.midnight(dt.date(m.year, m.month, 1))
             quarantined, _ = RejectedPosition.objects.filter(received_at__lt=cutoff).delete()
             old_sessions, _ = PatrolSession.objects.filter(end__lt=cutoff).delete()
             self.stdout.write(f"dropped: {', '.join(dropped) or 'none'}; {quarantined} quarantined fixes and "

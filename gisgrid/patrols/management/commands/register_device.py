@@ -8,6 +8,7 @@ from django.db import transaction
 
 from gisgrid.audit import log
 from gisgrid.boundaries.datums import CRS_CHOICES
+from gisgrid.errors import ServiceError
 from gisgrid.patrols.ingest import auth
 from gisgrid.patrols.ingest.times import device_zone, validate_time_zone
 from gisgrid.patrols.models import Device
@@ -38,8 +39,8 @@ class Command(BaseCommand):
             raise CommandError("设备号须为 1–64 个字符 (device id must be 1–64 characters)")
         try:
             person = parse_person(o["person"])
-        except Exception as e:  # BadParameter carries the reason in its detail
-            raise CommandError(f"--person: {getattr(e, 'detail', {}).get('person', [e])[0]}") from e
+        except ServiceError as e:
+            raise CommandError(f"--person: {e.reason}") from e
         tz = o["tz"].strip()
         try:
             validate_time_zone(tz)
