@@ -43,18 +43,13 @@ RUNTIME_NOT_IMPORTED: dict[str, tuple[str, Callable[[], bool]]] = {
     "drf-spectacular-sidecar": ("Swagger UI's files for /api/docs/, served as static files (no CDN)",
                                 lambda: "drf_spectacular_sidecar" in settings.INSTALLED_APPS
                                 and settings.SPECTACULAR_SETTINGS.get("SWAGGER_UI_DIST") == "SIDECAR"),
-    "django-filter": ("the filter backend named in REST_FRAMEWORK, for the reports list and the case "
-                      "loop's lists (issue 10 item 7: to be wired into report_api.py)",
-                      lambda: "django_filters" in settings.INSTALLED_APPS
-                      and "django_filters.rest_framework.DjangoFilterBackend"
-                      in settings.REST_FRAMEWORK.get("DEFAULT_FILTER_BACKENDS", [])),
-    "chinesecalendar": ("the working-day clock of the coming case loop (statutory holidays and "
-                        "make-up working days), kept on purpose", lambda: True),
 }
 TEST_NOT_IMPORTED: dict[str, tuple[str, Callable[[], bool]]] = {
     "pytest-django": ("a pytest plugin, loaded by its entry point",
                       lambda: "DJANGO_SETTINGS_MODULE" in PYPROJECT["tool"]["pytest"]["ini_options"]),
     "ruff": ("the linter `./run test` runs as a program", lambda: "/bin/ruff\" check" in RUN_SCRIPT),
+    "openapi-python-client": ("the standard OpenAPI generator tests/test_generated_client.py runs as a program",
+                              lambda: '"openapi-python-client"' in (ROOT / "tests" / "test_generated_client.py").read_text()),
 }
 # npm packages vendored but not yet loaded by a page, with why.
 NPM_NOT_LOADED = {"leaflet.markercluster": "clustered markers of the coming live map and case map"}

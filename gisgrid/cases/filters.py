@@ -1,5 +1,9 @@
 """Query filters of the case and work-order lists (django-filter), shared by the API and the pages.
 
+The multiple-choice filters run without DISTINCT: they match columns of the case or of its case
+(a forward join, one row each), and DISTINCT made PostgreSQL sort a unit's whole set before the
+first page.
+
 Every filter narrows a queryset the caller may already read (`visible_cases`, a unit's work
 orders): filters never widen what a role sees. Bad values are a 400 naming the parameter, never
 an empty page that looks like "nothing there" (an unknown category or a grid code of the wrong
@@ -72,11 +76,11 @@ def _by_method(fn):
 
 
 class CaseFilter(df.FilterSet):
-    state = df.MultipleChoiceFilter(choices=Case.State.choices, help_text="状态，可重复 (state; repeatable)")
+    state = df.MultipleChoiceFilter(distinct=False, choices=Case.State.choices, help_text="状态，可重复 (state; repeatable)")
     status = df.ChoiceFilter(choices=[("open", "open"), ("closed", "closed")], method="filter_status",
                              help_text="open = 未归档未作废, closed = 已归档或已作废")
-    clock = df.MultipleChoiceFilter(choices=Case.Clock.choices, help_text="时限颜色，可重复 (clock colour; repeatable)")
-    channel = df.MultipleChoiceFilter(choices=Case.Channel.choices, help_text="来源 (channel; repeatable)")
+    clock = df.MultipleChoiceFilter(distinct=False, choices=Case.Clock.choices, help_text="时限颜色，可重复 (clock colour; repeatable)")
+    channel = df.MultipleChoiceFilter(distinct=False, choices=Case.Channel.choices, help_text="来源 (channel; repeatable)")
     severity = df.ChoiceFilter(choices=Category.Severity.choices)
     category = df.CharFilter(method="filter_category", max_length=20, help_text="事项编码或前缀 (category code or prefix)")
     grid = df.CharFilter(method="filter_grid", max_length=15,
@@ -152,10 +156,10 @@ def order_cases(qs: QuerySet, order: str) -> QuerySet:
 
 
 class WorkOrderFilter(df.FilterSet):
-    state = df.MultipleChoiceFilter(choices=WorkOrder.State.choices, help_text="工单状态，可重复 (repeatable)")
+    state = df.MultipleChoiceFilter(distinct=False, choices=WorkOrder.State.choices, help_text="工单状态，可重复 (repeatable)")
     open = df.BooleanFilter(method="filter_open", help_text="true = 待签收、已签收或已到场 (still to do)")
     role = df.ChoiceFilter(choices=WorkOrder.Role.choices)
-    clock = df.MultipleChoiceFilter(field_name="case__clock", choices=Case.Clock.choices,
+    clock = df.MultipleChoiceFilter(distinct=False, field_name="case__clock", choices=Case.Clock.choices,
                                     help_text="案件时限颜色 (the case's clock colour; repeatable)")
     category = df.CharFilter(method="filter_category", max_length=20, help_text="事项编码或前缀")
     grid = df.CharFilter(method="filter_grid", max_length=15, help_text="任一级网格编码 (grid code at any level)")

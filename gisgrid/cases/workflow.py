@@ -450,7 +450,8 @@ def send_back(case: Case | int, actor, *, version: int, reason: str, at: datetim
         case = _lock(case)
         _need_centre(actor)
         _check_version(case, version)
-        _need_state(case, S.COMPLETED, S.VERIFIED)
+        # A revisit verifies a completed case; a verified one can still be sent back on new evidence.
+        _need_state(case, *((S.COMPLETED,) if action == "verify" else (S.COMPLETED, S.VERIFIED)))
         reason = _reason(reason)
         before = case.state
         _cancel_open_orders(case, now)
