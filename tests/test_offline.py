@@ -118,7 +118,7 @@ def any_row(model):
 
             values[f.name] = timezone.now()
         elif isinstance(f, models.CharField | models.TextField):
-            values[f.name] = "offline-test"
+            values[f.name] = "offline-test"[: f.max_length or None]
         elif isinstance(f, models.JSONField):
             values[f.name] = {}
         else:
@@ -190,8 +190,13 @@ def editable_geometry_fields(model, obj, admin_user) -> list[str]:
 
 
 def site_pages() -> list[str]:
-    """The site's own pages (every parameterless route of gisgrid.web) and the shared ones."""
+    """The site's own pages (every parameterless route of gisgrid.web and of the case loop's
+    pages) and the shared ones."""
+    from gisgrid.cases import urls as case_urls
+
     own = [f"/{p.pattern}" for p in web_urls.urlpatterns if isinstance(p, URLPattern) and "<" not in str(p.pattern)]
+    own += [f"/{p.pattern}" for p in case_urls.urlpatterns
+            if isinstance(p, URLPattern) and "<" not in str(p.pattern) and not str(p.pattern).startswith("api/")]
     return sorted(set(own) | {"/accounts/login/", "/api/docs/", "/api/v1/editions", "/api/v1/categories"})
 
 
@@ -237,7 +242,7 @@ def test_pages_ask_nothing_of_other_hosts(browser, live_server, admin_user):
     finally:
         anonymous.close()
         signed_in.close()
-    assert {"/map/", "/planner/", "/patrols/", "/api/docs/", "/accounts/login/"} <= set(opened)
+    assert {"/map/", "/planner/", "/patrols/", "/api/docs/", "/accounts/login/", "/cases/", "/cases/phone/"} <= set(opened)
 
 
 @pytest.mark.browser
