@@ -516,3 +516,14 @@ def test_two_dispatchers_accept_at_once_one_wins(client_as):
     case.refresh_from_db()
     assert case.state == "accepted" and case.version == 2
     assert CaseEvent.objects.filter(case=case, action="accept").count() == 1
+
+
+def test_period_parameters_are_bounded_and_read_in_utc(client_as):
+    # Found by the fuzzer: an offset PostgreSQL refuses (+17:41) with year 1001 was a 500.
+    client = client_as("dispatcher")
+    r = client.get("/api/v1/cases", {"start": "1001-01-16T12:19:50+17:41"})
+    assert r.status_code == 400 and "start" in r.json()["fields"], r.content
+    r = client.get("/api/v1/cases", {"start": "2026-11-30T12:19:50+17:41", "end": "2026-12-02T00:00:00+08:00"})
+    assert r.status_code == 200, r.content
+    r = client.get("/api/v1/workorders", {"end": "9999-01-01T00:00:00+08:00"})
+    assert r.status_code == 400 and "end" in r.json()["fields"], r.content
