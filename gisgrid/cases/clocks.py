@@ -30,6 +30,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from gisgrid import county_time
 from gisgrid.incidents.models import SEVERITY_WORKING_DAYS
 from gisgrid.workdays.calendar import current as current_calendar
 from gisgrid.workdays.calendar import from_utc64, to_utc64
@@ -44,7 +45,7 @@ MINUTE_STAGES = ("dispatch", "acknowledge", "on_site")
 
 
 def tz() -> ZoneInfo:
-    return ZoneInfo(settings.TIME_ZONE)
+    return county_time.zone()
 
 
 def minute_limits() -> dict[str, int]:

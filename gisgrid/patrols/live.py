@@ -13,8 +13,8 @@ import datetime as dt
 from collections.abc import Sequence
 
 from django.db import connection
-from django.utils import timezone
 
+from gisgrid import county_time
 from gisgrid.boundaries.models import Person
 
 from .ingest import times
@@ -48,7 +48,7 @@ def last_positions(since: dt.datetime, now: dt.datetime, *, people: Sequence[Per
         cur.execute(_SQL.format(where=where), params)
         rows = cur.fetchall()
     names = grid_names or {}
-    zone = timezone.get_default_timezone()
+    zone = county_time.zone()
     stamp = now.timestamp()
     return [{
         "person": {"id": pid, "name": name, "role": prole},

@@ -30,10 +30,11 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Case, DateTimeField, F, Q, TextField, Value, When
 from django.db.models.functions import Cast
+
+from gisgrid import county_time
 
 from .records import BadFix, FieldError, Fix
 
@@ -97,7 +98,7 @@ def bounded(name: str, t: dt.datetime, sent: object = None) -> dt.datetime:
 
 
 def county_zone() -> ZoneInfo:
-    return ZoneInfo(settings.TIME_ZONE)
+    return county_time.zone()
 
 
 def device_zone(device: Device | None) -> ZoneInfo:
