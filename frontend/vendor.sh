@@ -65,9 +65,22 @@ cp "$src/leaflet.markercluster.js" "$src/leaflet.markercluster.js.map" "$src/Mar
    "$tmp/leaflet.markercluster/"
 cp "$nm/leaflet.markercluster/MIT-LICENCE.txt" "$tmp/leaflet.markercluster/LICENSE"
 
+# ECharts: charts of the leaders' dashboard and the assessment reports (the UMD build, one file;
+# Chinese is its built-in default locale, English from i18n/langEN.js).
+src="$nm/echarts"
+need "$src/dist/echarts.min.js" "$src/i18n/langEN.js" "$src/LICENSE" "$src/NOTICE"
+mkdir -p "$tmp/echarts"
+cp "$src/dist/echarts.min.js" "$src/i18n/langEN.js" "$src/LICENSE" "$src/NOTICE" "$tmp/echarts/"
+
+# Leaflet.heat: the dispatcher's heatmap of cases.
+src="$nm/leaflet.heat"
+need "$src/dist/leaflet-heat.js" "$src/LICENSE"
+mkdir -p "$tmp/leaflet.heat"
+cp "$src/dist/leaflet-heat.js" "$src/LICENSE" "$tmp/leaflet.heat/"
+
 # Record exactly what was vendored.
 node -e '
-  const names = ["leaflet", "@geoman-io/leaflet-geoman-free", "leaflet.markercluster"];
+  const names = ["leaflet", "@geoman-io/leaflet-geoman-free", "leaflet.markercluster", "echarts", "leaflet.heat"];
   const out = {};
   for (const n of names) out[n] = require(process.argv[1] + "/" + n + "/package.json").version;
   console.log(JSON.stringify(out, null, 2));
