@@ -527,3 +527,44 @@ def test_period_parameters_are_bounded_and_read_in_utc(client_as):
     assert r.status_code == 200, r.content
     r = client.get("/api/v1/workorders", {"end": "9999-01-01T00:00:00+08:00"})
     assert r.status_code == 400 and "end" in r.json()["fields"], r.content
+
+
+def test_work_order_pages_run_open_first_then_finished_by_deadline(client_as):
+    """Pages are cut across the open and the finished orders as one list: open by deadline,
+    then finished by deadline; the count is both, and `open` narrows to one part."""
+    from gisgrid.accounts import roles
+    from gisgrid.cases import workflow
+    from gisgrid.cases.factories import account
+    from gisgrid.cases.models import WorkOrder
+
+    centre = account("wo-centre", roles.DISPATCHER)
+    staff = unit_staff("D-CGJ", "wo-cgj")
+    start = timezone.now() - timedelta(days=3)
+    cases = []
+    for k, severity in enumerate(["major", "general", "complex", "general", "major"]):
+        c = reported_case("E0501")
+        c = workflow.accept(c, centre, version=c.version, severity=severity, at=start + timedelta(minutes=k))
+        c = workflow.dispatch(c, centre, version=c.version, at=start + timedelta(minutes=k, seconds=30))
+        cases.append(c)
+    for c in cases[:2]:  # two finished by the unit
+        c = workflow.acknowledge(c, staff, version=c.version, at=start + timedelta(hours=1))
+        c = workflow.arrive(c, staff, version=c.version, at=start + timedelta(hours=2))
+        workflow.complete(c, staff, version=c.version, result_text="已处置", at=start + timedelta(hours=3))
+    ours = WorkOrder.objects.filter(unit__code="D-CGJ", case__in=cases)
+    key = (lambda o: (o.due, o.dispatched_at, o.id))
+    want = ([o.case.number for o in sorted(ours.filter(state__in=WorkOrder.OPEN_STATES), key=key)]
+            + [o.case.number for o in sorted(ours.exclude(state__in=WorkOrder.OPEN_STATES), key=key)])
+    assert len(want) == 5 and len(set(want[:3])) == 3
+    u = client_as("unitstaff")
+    got, page = [], 1
+    while True:
+        body = u.get("/api/v1/workorders", {"page": page, "page_size": 2}).json()
+        assert body["count"] == 5
+        got += [o["case"]["number"] for o in body["results"]]
+        if len(body["results"]) < 2:
+            break
+        page += 1
+    assert got == want
+    assert [o["case"]["number"] for o in u.get("/api/v1/workorders", {"open": "true"}).json()["results"]] == want[:3]
+    finished = u.get("/api/v1/workorders", {"open": "false", "page_size": 1, "page": 2}).json()
+    assert finished["count"] == 2 and [o["case"]["number"] for o in finished["results"]] == want[4:]
