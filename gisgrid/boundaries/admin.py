@@ -106,6 +106,6 @@ class GridAdmin(AuditedGeoAdmin):
 
 @admin.register(Place)
 class PlaceAdmin(AuditedGeoAdmin):
-    list_display = ["name", "kind", "aliases"]
-    list_filter = ["kind"]
+    list_display = ["name", "kind", "category", "aliases", "source"]
+    list_filter = ["kind", "category", "source"]
     search_fields = ["name", "aliases"]

@@ -21,12 +21,12 @@ from gisgrid.accounts.roles import can_see_personal_data
 from gisgrid.api_errors import BadParameter
 from gisgrid.errors import BadRequest, Text
 
-from . import gazetteer, locate
-from .api import edition_for, refuse_nul
+from . import locate
+from .api import edition_for
 from .datums import CRS_CHOICES
 from .locate import Candidate, GridRef, NearestGrid, PointAnswer, Snapshot, StaffEntry, UnitInfo
 from .models import GridAssignment
-from .schema import GeocodeAnswer, LocateAnswer, LocateBatchAnswer, LocateBatchRequest
+from .schema import LocateAnswer, LocateBatchAnswer, LocateBatchRequest
 
 
 class LocateQuery(serializers.Serializer):
@@ -217,34 +217,3 @@ class LocateView(APIView):
                                    d["details"])
         return Response({"edition": {"id": snap.edition_id, "name": snap.edition_name}, "count": len(answers),
                          "results": answers_json(answers, show_phones=can_see_personal_data(request.user))})
-
-
-class GeocodeView(APIView):
-    """Find compounds, streets, villages and communities by name, alias or fragment."""
-
-    @extend_schema(
-        parameters=[OpenApiParameter("q", str, required=True, description="地名或片段, e.g. 泰山社区"),
-                    OpenApiParameter("limit", int, description="最多返回条数 1-50, 默认 10")],
-        operation_id="geocode",
-        responses=GeocodeAnswer,
-    )
-    def get(self, request):
-        q = refuse_nul("q", (request.query_params.get("q") or "").strip())
-        if not q:
-            raise BadParameter("q", "查询词不能为空 (the query must not be empty)")
-        if len(q) > gazetteer.MAX_QUERY_LENGTH:
-            raise BadParameter("q", f"查询词过长 (at most {gazetteer.MAX_QUERY_LENGTH} characters)")
-        try:
-            limit = int(request.query_params.get("limit", 10))
-        except ValueError:
-            raise BadParameter("limit", "必须是整数 (must be an integer)") from None
-        if not 1 <= limit <= 50:
-            raise BadParameter("limit", "取值 1-50 (between 1 and 50)")
-        places = gazetteer.search_places(q, limit)
-        if places:
-            pts = np.array([p["point"] for p in places])
-            _, answers = run_locate(request, pts[:, 0], pts[:, 1], "wgs84", 20.0, None, details=False)
-            for p, a in zip(places, answers, strict=True):
-                p["status"] = a.status
-                p["grids"] = grids_json(a.grids)
-        return Response({"query": q, "count": len(places), "results": places})

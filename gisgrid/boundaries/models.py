@@ -185,11 +185,29 @@ class Place(models.Model):
         TOWN = "town", _("镇街")
         LANDMARK = "landmark", _("地标")
 
+    class Category(models.TextChoices):
+        """What a landmark is (kind = landmark); the hotline says "县医院", "汽车站"."""
+
+        SCHOOL = "school", _("学校")
+        HOSPITAL = "hospital", _("医院")
+        CLINIC = "clinic", _("卫生院/诊所")
+        MARKET = "market", _("市场")
+        SQUARE = "square", _("广场")
+        GOVERNMENT = "government", _("政府机关")
+        BUS_STATION = "bus_station", _("汽车站")
+        SCENIC = "scenic", _("景点")
+        OTHER = "other", _("其他")
+
     name = models.CharField(_("名称"), max_length=100)
     aliases = models.TextField(_("别名"), blank=True, help_text=_("以 | 分隔"))
     kind = models.CharField(_("类型"), max_length=20, choices=Kind.choices)
+    category = models.CharField(_("地标类别"), max_length=20, choices=Category.choices, blank=True, default="")
     point = models.PointField(_("代表点"), srid=4326)
     geom = models.GeometryField(_("范围"), srid=4326, null=True, blank=True)
+    # Which import_places file (or dataset) a row came from: importing it again replaces those rows.
+    source = models.CharField(_("来源"), max_length=200, blank=True, default="")
+    # The in-memory gazetteer index is rebuilt when the newest change moves (gazetteer.py).
+    updated = models.DateTimeField(_("更新时间"), auto_now=True)
     # Text searched by trigram: name plus aliases, so one index answers both.
     search_text = models.TextField(editable=False, default="")
 

@@ -145,12 +145,6 @@ class Place(serializers.Serializer):
     grids = GridRef(many=True, required=False)
 
 
-class GeocodeAnswer(serializers.Serializer):
-    query = serializers.CharField()
-    count = serializers.IntegerField()
-    results = Place(many=True)
-
-
 class EditionDetail(EditionSerializer):
     grids = serializers.DictField(child=serializers.IntegerField(), help_text='grids per level, {"1": 14, …}')
 

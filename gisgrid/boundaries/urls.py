@@ -1,13 +1,13 @@
 from django.urls import path
 
-from . import api, editions_api, locate_api
+from . import api, editions_api, geocode_api, locate_api
 
 urlpatterns = [
     path("grids", api.GridListView.as_view(), name="grid-list"),
     path("grids/<str:code>", api.GridDetailView.as_view(), name="grid-detail"),
     path("county", api.CountyView.as_view(), name="county"),
     path("locate", locate_api.LocateView.as_view(), name="locate"),
-    path("geocode", locate_api.GeocodeView.as_view(), name="geocode"),
+    path("geocode", geocode_api.GeocodeView.as_view(), name="geocode"),
     path("blind-spots", editions_api.BlindSpotsView.as_view(), name="blind-spots"),
     path("editions", editions_api.EditionsView.as_view(), name="edition-list"),
     path("editions/<int:pk>", editions_api.EditionDetailView.as_view(), name="edition-detail"),

@@ -16,6 +16,7 @@ from gisgrid.audit.log import record
 from gisgrid.boundaries import directory, editions, importing
 from gisgrid.boundaries.importing import read_county
 from gisgrid.boundaries.models import Edition
+from gisgrid.boundaries.places_import import import_places_file
 from gisgrid.incidents.matters import load_categories
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,8 @@ def load_dataset(directory_path: Path, *, user=None, force_grids: bool = False, 
         report.counts["staff"] = directory.load_staff(d / "staff.csv")
         place_files = [p for p in (d / "compounds.geojson", d / "streets.geojson") if p.exists()]
         report.counts["places"] = directory.load_places(place_files, report.edition)
+        if (d / "places.geojson").exists():  # landmarks (docs/geocoding.md)
+            report.counts["landmarks"] = import_places_file(d / "places.geojson", source=f"{d.name}/places.geojson").created
         report.counts["categories"] = load_categories(d / "categories.csv")
         record(user, "dataset.load", object_type="dataset", object_id=str(d.name), directory=str(d),
                counts=report.counts, edition=report.edition.pk)
