@@ -67,16 +67,16 @@ cp "$nm/leaflet.markercluster/MIT-LICENCE.txt" "$tmp/leaflet.markercluster/LICEN
 
 # ECharts: charts of the leaders' dashboard and the assessment reports (the UMD build, one file;
 # Chinese is its built-in default locale, English from i18n/langEN.js).
-src="$nm/echarts"
-need "$src/dist/echarts.min.js" "$src/i18n/langEN.js" "$src/LICENSE" "$src/NOTICE"
+src="$nm/echarts/dist"
+need "$src/echarts.min.js" "$nm/echarts/i18n/langEN.js" "$nm/echarts/LICENSE" "$nm/echarts/NOTICE"
 mkdir -p "$tmp/echarts"
-cp "$src/dist/echarts.min.js" "$src/i18n/langEN.js" "$src/LICENSE" "$src/NOTICE" "$tmp/echarts/"
+cp "$src/echarts.min.js" "$nm/echarts/i18n/langEN.js" "$nm/echarts/LICENSE" "$nm/echarts/NOTICE" "$tmp/echarts/"
 
 # Leaflet.heat: the dispatcher's heatmap of cases.
-src="$nm/leaflet.heat"
-need "$src/dist/leaflet-heat.js" "$src/LICENSE"
+src="$nm/leaflet.heat/dist"
+need "$src/leaflet-heat.js" "$nm/leaflet.heat/LICENSE"
 mkdir -p "$tmp/leaflet.heat"
-cp "$src/dist/leaflet-heat.js" "$src/LICENSE" "$tmp/leaflet.heat/"
+cp "$src/leaflet-heat.js" "$nm/leaflet.heat/LICENSE" "$tmp/leaflet.heat/"
 
 # Record exactly what was vendored.
 node -e '

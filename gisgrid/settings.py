@@ -132,11 +132,13 @@ INSTALLED_APPS = [
     "leaflet",
     "gisgrid.accounts",
     "gisgrid.audit",
+    "gisgrid.push",
     "gisgrid.boundaries",
     "gisgrid.incidents",
     "gisgrid.patrols",
     "gisgrid.workdays",
     "gisgrid.cases",
+    "gisgrid.assessment",
     "gisgrid.open311",
     "gisgrid.datasets",
     "gisgrid.web",
@@ -241,13 +243,24 @@ SPECTACULAR_SETTINGS = {
 
 # Map: a basemap is optional (Tianditu needs a key; county networks are often closed).
 # With none set, the map shows the grid polygons alone.
+# Read raw here and checked by gisgrid/web/basemap.py (a system check at start; a malformed value
+# means no basemap, never a crash). Datum: wgs84 | cgcs2000 (Tianditu) | gcj02 (AMap, Tencent).
 GISGRID_BASEMAP_URL = os.environ.get("GISGRID_BASEMAP_URL", "")
 GISGRID_BASEMAP_ATTRIBUTION = os.environ.get("GISGRID_BASEMAP_ATTRIBUTION", "")
+GISGRID_BASEMAP_DATUM = os.environ.get("GISGRID_BASEMAP_DATUM", "")
+GISGRID_BASEMAP_SUBDOMAINS = os.environ.get("GISGRID_BASEMAP_SUBDOMAINS", "")
+GISGRID_BASEMAP_MAX_ZOOM = os.environ.get("GISGRID_BASEMAP_MAX_ZOOM", "")
 LEAFLET_CONFIG = {
     "DEFAULT_CENTER": (35.2385, 110.1449),
     "DEFAULT_ZOOM": 10,
-    "TILES": [("底图", GISGRID_BASEMAP_URL, {"attribution": GISGRID_BASEMAP_ATTRIBUTION})]
-    if GISGRID_BASEMAP_URL
+    # django-leaflet's widgets (admin geometry fields) draw unshifted WGS-84: a GCJ-02 basemap
+    # would put them hundreds of metres off, so they get it only when it is WGS-84/CGCS2000.
+    "TILES": [("底图", GISGRID_BASEMAP_URL, {"attribution": GISGRID_BASEMAP_ATTRIBUTION,
+                                           **({"subdomains": GISGRID_BASEMAP_SUBDOMAINS.split(",")
+                                               if "," in GISGRID_BASEMAP_SUBDOMAINS
+                                               else GISGRID_BASEMAP_SUBDOMAINS}
+                                              if GISGRID_BASEMAP_SUBDOMAINS.strip() else {})})]
+    if GISGRID_BASEMAP_URL and GISGRID_BASEMAP_DATUM.strip().lower() in ("", "wgs84", "cgcs2000")
     else [],
 }
 
@@ -274,6 +287,8 @@ GISGRID_PATROL_SESSION_GAP_S = 600  # a pause longer than this ends a patrol ses
 GISGRID_PATROL_RADIUS_M = 30.0      # a grid's area within this distance of a track counts as seen
 GISGRID_PATROL_IDLE = {"radius_m": 50.0, "min_s": 600}  # within 50 m for 10 min = idle stretch
 # The inspectors' duty (DOMAIN): every urban level-3 grid visited at least once a week.
+# Passes the periodic job (run_clocks) runs after the clock pass, as dotted paths.
+GISGRID_PERIODIC_PASSES = ["gisgrid.assessment.schedule.periodic_pass"]
 GISGRID_PATROL_SCHEDULE = {"role": "inspector", "level": 3, "urban_only": True, "every_days": 7, "min_visits": 1}
 GISGRID_GPX_MAX_BYTES = 10 * 1024 * 1024
 GISGRID_PATROL_COVERAGE_MAX_FIXES = 2_000_000  # per coverage request; beyond it a 400 asks for a shorter period

@@ -16,8 +16,10 @@ urlpatterns = [
     path("api/v1/", include("gisgrid.boundaries.urls")),
     path("api/v1/", include("gisgrid.incidents.urls")),
     path("api/v1/", include("gisgrid.patrols.urls")),
+    path("api/v1/", include("gisgrid.push.urls")),  # events: the stream's schema, polling (docs/push.md)
     path("open311/v2/", include("gisgrid.open311.urls")),  # GeoReport v2 (docs/open311.md)
     path("", include("gisgrid.cases.urls")),  # the case loop: api/v1/cases…, pages under /cases/
+    path("", include("gisgrid.assessment.urls")),  # scores, bulletins, reports: api/v1/assessment/…, /assessment/
     path("", include("gisgrid.web.urls")),
 ]
 

@@ -267,6 +267,19 @@ class ServerProcess:
                 masters["ingest" if "ingest.sock" in cmd else "app"] = pid
         return masters
 
+    def push_pids(self) -> set[int]:
+        """The push service's processes (uvicorn running gisgrid.push.server, and its workers)."""
+        if not self.proc:
+            return set()
+        table = _proc_table()
+        ours, grew = {self.proc.pid}, True
+        while grew:
+            kids = {pid for pid, (ppid, _) in table.items() if ppid in ours} - ours
+            grew = bool(kids)
+            ours |= kids
+        return {pid for pid in ours if "gisgrid.push.server" in table[pid][1]
+                or "gisgrid.push.server" in table.get(table[pid][0], (0, ""))[1]}
+
     def master_pid(self, pool: str = "app") -> int | None:
         return self.master_pids().get(pool)
 

@@ -551,7 +551,10 @@ def test_work_order_pages_run_open_first_then_finished_by_deadline(client_as):
         c = workflow.arrive(c, staff, version=c.version, at=start + timedelta(hours=2))
         workflow.complete(c, staff, version=c.version, result_text="已处置", at=start + timedelta(hours=3))
     ours = WorkOrder.objects.filter(unit__code="D-CGJ", case__in=cases)
-    key = (lambda o: (o.due, o.dispatched_at, o.id))
+
+    def key(o):
+        return o.due, o.dispatched_at, o.id
+
     want = ([o.case.number for o in sorted(ours.filter(state__in=WorkOrder.OPEN_STATES), key=key)]
             + [o.case.number for o in sorted(ours.exclude(state__in=WorkOrder.OPEN_STATES), key=key)])
     assert len(want) == 5 and len(set(want[:3])) == 3

@@ -117,10 +117,16 @@ def any_row(model):
             from django.utils import timezone
 
             values[f.name] = timezone.now()
+        elif isinstance(f, models.DateField):
+            from django.utils import timezone
+
+            values[f.name] = timezone.localdate()
         elif isinstance(f, models.CharField | models.TextField):
             values[f.name] = "offline-test"[: f.max_length or None]
         elif isinstance(f, models.JSONField):
             values[f.name] = {}
+        elif isinstance(f, models.FileField) and f.blank:
+            values[f.name] = ""
         else:
             pytest.fail(f"{model._meta.label}: no row and no way to make one for {f.name} ({type(f).__name__}); "
                         "add one to seed_every_model() in tests/test_offline.py")

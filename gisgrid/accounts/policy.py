@@ -67,6 +67,12 @@ WORK_ORDERS = cells(yes={roles.ADMIN, roles.DISPATCHER, roles.GRID_CHIEF}, own={
 INBOX = cells(own=SIGNED_IN)
 CASE_QUEUE = cells(yes={roles.ADMIN, roles.DISPATCHER, roles.GRID_CHIEF})
 PHONE = cells(yes={roles.ADMIN, roles.GRID_MEMBER, roles.INSPECTOR, roles.GRID_CHIEF})
+# Assessment (gisgrid/assessment): the centre and the leaders (chiefs) read every score; a grid
+# member or inspector their own; the centre recomputes, issues bulletins, makes reports.
+ASSESS_READ = cells(yes={roles.ADMIN, roles.DISPATCHER, roles.GRID_CHIEF}, own={roles.GRID_MEMBER, roles.INSPECTOR})
+ASSESS_LEADERS = cells(yes={roles.ADMIN, roles.DISPATCHER, roles.GRID_CHIEF})
+ASSESS_CENTRE = cells(yes=CENTRE)
+ASSESS_ADMIN = cells(yes={roles.ADMIN})
 
 
 @dataclass(frozen=True)
@@ -126,6 +132,8 @@ RULES: tuple[Rule, ...] = tuple(
     + _rules("case-list", API + "cases", GET=(CASE_READ, {"note": "filters, pages; own: see the decisions"}),
              POST=(CASE_FILE, {"note": "a report from the field, multipart with up to 9 photos"}))
     + _rules("case-hotline", API + "cases/hotline", POST=(CASE_CENTRE, {"note": "the hotline desk's intake"}))
+    + _rules("case-stats", API + "cases/stats", GET=(CASE_READ, {"note": "figures over the cases the caller reads"}))
+    + _rules("case-points", API + "cases/points", GET=(CASE_READ, {"note": "the map's compact rows; own: as the list"}))
     + _rules("case-public", API + "cases/public/{token}",
              GET=(PUBLIC, {"note": "the public's own case by its token: no staff names, no phones"}))
     + _rules("case-public-photo", API + "cases/public/{token}/photos/{id}/{variant}",
@@ -179,6 +187,24 @@ RULES: tuple[Rule, ...] = tuple(
     + _rules("patrols-live", API + "patrols/live", GET=PATROL_READ)
     + _rules("patrols-track", API + "patrols/track", GET=PATROL_READ)
     + _rules("patrols-sessions", API + "patrols/sessions", GET=PATROL_READ)
+    # push (docs/push.md): each caller gets only the events they may see
+    + _rules("events", API + "events",
+             GET=(INBOX, {"note": "Server-Sent Events from the push service; own: what the caller may see"}))
+    + _rules("events-changes", API + "events/changes", GET=(INBOX, {"note": "the same events by polling"}))
+    # assessment: scores with evidence, quotas, rules, bulletins, reports (docs/assessment.md)
+    + _rules("assessment-scores", API + "assessment/scores", GET=(ASSESS_READ, {"note": "own: one's own score"}))
+    + _rules("assessment-entries", API + "assessment/entries", GET=(ASSESS_READ, {"note": "own: one's own entries"}))
+    + _rules("assessment-quota", API + "assessment/quota", GET=(ASSESS_READ, {"note": "own: one's own week"}))
+    + _rules("assessment-rules", API + "assessment/rules", GET=ASSESS_LEADERS)
+    + _rules("assessment-rule", API + "assessment/rules/{code}", POST=(ASSESS_ADMIN, {"note": "weights, thresholds"}))
+    + _rules("assessment-recompute", API + "assessment/recompute", POST=ASSESS_CENTRE)
+    + _rules("assessment-bulletins", API + "assessment/bulletins", GET=ASSESS_LEADERS,
+             POST=(ASSESS_CENTRE, {"note": "issue: a frozen snapshot"}))
+    + _rules("assessment-bulletin", API + "assessment/bulletins/{id}", GET=ASSESS_LEADERS)
+    + _rules("assessment-bulletin-download", API + "assessment/bulletins/{id}/download", GET=ASSESS_LEADERS)
+    + _rules("assessment-reports", API + "assessment/reports", GET=ASSESS_LEADERS, POST=ASSESS_CENTRE)
+    + _rules("assessment-report", API + "assessment/reports/{id}", GET=ASSESS_LEADERS)
+    + _rules("assessment-report-download", API + "assessment/reports/{id}/download", GET=ASSESS_LEADERS)
     # the API's description, health
     + _rules("schema", "/api/schema/", GET=PUBLIC)
     + _rules("api-docs", "/api/docs/", GET=PUBLIC)
@@ -193,6 +219,11 @@ RULES: tuple[Rule, ...] = tuple(
     + _rules("phone", "/cases/phone/", GET=(PHONE, {"note": "report with position and photo; my tasks"}))
     + _rules("inbox-page", "/cases/inbox/", GET=INBOX)
     + _rules("case-page", "/cases/{number}/", GET=CASE_READ)
+    + _rules("dispatch", "/dispatch/", GET=(CASE_QUEUE, {"note": "the dispatcher's workbench; chiefs read only"}))
+    + _rules("dashboard", "/dashboard/", GET=(CASE_QUEUE, {"note": "the leaders' dashboard"}))
+    + _rules("assessment", "/assessment/", GET=(ASSESS_READ, {"note": "rankings, evidence; own: one's score"}))
+    + _rules("assessment-bulletin-page", "/assessment/bulletins/{id}/", GET=ASSESS_LEADERS)
+    + _rules("assessment-reports-page", "/assessment/reports/", GET=ASSESS_LEADERS)
     + _rules("login", "/accounts/login/", GET=PUBLIC, POST=PUBLIC)
     + _rules("logout", "/accounts/logout/", POST=PUBLIC)
     + _rules("set_language", "/i18n/setlang/", POST=PUBLIC)
@@ -333,6 +364,10 @@ DECISIONS = """
   internal reasons. Open311 reads (`requests`) list only the requests filed through Open311,
   never cases of grid members, inspectors or hotline callers, and no names or phones at all.
 - **Inbox**: everyone signed in reads the notices addressed to them, their unit or their role.
+- **Assessment** (`assessment/*`, `/assessment/`): the centre and the grid chiefs read every
+  score, entry, bulletin and report; a grid member or inspector reads their own score, its
+  evidence and their quota week only (others' rows are simply absent). The centre recomputes,
+  issues bulletins and makes reports; only admins change rule weights. No phone numbers.
 - **Device tokens** authenticate only `track/osmand` and `track/positions`. Whether the device
   id is unknown or the token wrong, the caller gets the same 403 (the reason is in the server's
   log), and the access log holds the path with `token=` redacted.

@@ -175,6 +175,7 @@ def clock_pass(now: datetime | None = None) -> dict:
     (case, stage, level, round), so a concurrent pass inserts nothing twice and queues no
     notice twice. Returns counts.
     """
+    from . import push_events
     from .notices import webhook_configured
 
     now = now or timezone.now()
@@ -253,6 +254,7 @@ def clock_pass(now: datetime | None = None) -> dict:
                     [ids[moved_ids].tolist(), due[moved_ids].tolist(), list(WorkOrder.OPEN_STATES)])
             alerts, notices = _raise_alerts(cur, ids[raise_now], stage[raise_now], clock[raise_now], now,
                                             webhook_configured())
+        push_events.publish_clock_pass(ids[write], ids[raise_now] if alerts else [], now)
     return {"deadlines_moved": int(moved.sum()), "recoloured": int(recolour.sum()), "alerts": alerts,
             "notices": notices}
 

@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from gisgrid.accounts import roles
 
+from . import push_events
 from .models import Notice, NoticeRead
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ def queue(kind: str, *, subject: str, body: str = "", case=None, user=None, unit
                    subject=subject[:200], body=body, created_at=now, next_attempt_at=now, channel=ch)
             for ch in channels]
     created = Notice.objects.bulk_create(rows)
+    push_events.publish_notices(created)
     inbox_ids = [n.pk for n in created if n.channel == Notice.Channel.INBOX]
     transaction.on_commit(lambda: _deliver_inbox(inbox_ids))
     return created

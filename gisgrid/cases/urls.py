@@ -5,13 +5,15 @@ Literal segments come before `<number>`: /api/v1/cases/hotline is the intake, ne
 
 from django.urls import path
 
-from . import api, pages
+from . import api, pages, stats_api
 
 API = "api/v1/"
 
 urlpatterns = [
     path(API + "cases", api.CasesView.as_view(), name="case-list"),
     path(API + "cases/hotline", api.HotlineView.as_view(), name="case-hotline"),
+    path(API + "cases/stats", stats_api.CaseStatsView.as_view(), name="case-stats"),
+    path(API + "cases/points", stats_api.CasePointsView.as_view(), name="case-points"),
     path(API + "cases/public/<str:token>", api.PublicCaseView.as_view(), name="case-public"),
     path(API + "cases/public/<str:token>/photos/<int:pk>/<str:variant>", api.PublicPhotoView.as_view(),
          name="case-public-photo"),

@@ -37,7 +37,7 @@ from gisgrid.errors import BadRequest, Conflict, Forbidden, NotFound, StaleVersi
 from gisgrid.incidents.models import Category, Report
 from gisgrid.incidents.routing import COMMAND_CENTRE_KIND
 
-from . import clocks, notices
+from . import clocks, notices, push_events
 from .models import Case, CaseEvent, Extension, WorkOrder
 
 User = get_user_model()
@@ -178,6 +178,7 @@ def _event(case: Case, actor, action: str, from_state: str, *, at: datetime, rea
                                   version=case.version)
     record(actor, f"case.{action}", case, number=case.number, from_state=from_state, to_state=case.state,
            reason=reason, version=case.version, **data)
+    push_events.publish_case(case, action, at)
     return ev
 
 

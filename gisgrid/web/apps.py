@@ -5,3 +5,6 @@ class WebConfig(AppConfig):
     name = "gisgrid.web"
     label = "web"
     verbose_name = "页面"
+
+    def ready(self) -> None:
+        from . import basemap  # noqa: F401  registers the basemap system check

@@ -18,6 +18,8 @@ from gisgrid.accounts.roles import can_edit_boundaries, patrol_scope, role_label
 from gisgrid.boundaries.models import Grid
 from gisgrid.patrols.live_api import MAX_TRACK_DAYS
 
+from .basemap import basemap_config
+
 # Where the map opens before it fits the county outline (settings.LEAFLET_CONFIG, per county).
 MAP_CENTER = tuple(settings.LEAFLET_CONFIG.get("DEFAULT_CENTER", (35.2385, 110.1449)))
 MAP_ZOOM = settings.LEAFLET_CONFIG.get("DEFAULT_ZOOM", 10)
@@ -48,10 +50,7 @@ def page_config(**api: str) -> dict:
         "api": {"county": reverse("county"), "grids": reverse("grid-list"), **api},
         "center": list(MAP_CENTER),
         "zoom": MAP_ZOOM,
-        "basemap": {
-            "url": getattr(settings, "GISGRID_BASEMAP_URL", "") or "",
-            "attribution": getattr(settings, "GISGRID_BASEMAP_ATTRIBUTION", "") or "",
-        },
+        "basemap": basemap_config(),
         "simplify": SIMPLIFY_M,
         "kinds": {value: str(label) for value, label in Grid.Kind.choices},
     }

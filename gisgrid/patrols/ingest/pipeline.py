@@ -35,7 +35,7 @@ from django.utils import timezone
 from gisgrid.boundaries import locate
 from gisgrid.boundaries.datums import to_wgs84
 
-from .. import partitions
+from .. import partitions, push_events
 from ..models import Device
 from . import filters as F
 from .auth import DeviceAuthError, check
@@ -671,3 +671,5 @@ def _touch_devices(b: _Batch, accepted: np.ndarray) -> None:
                     lat float8, speed float8, batt float8, codes text, n int, received timestamptz)
                WHERE d.id = v.id""",
             [values])
+    push_events.publish_newest(ids, b.t_us[lasts].tolist(), b.lon[lasts].tolist(), b.lat[lasts].tolist(),
+                               b.accuracy[lasts].tolist(), b.speed[lasts].tolist())

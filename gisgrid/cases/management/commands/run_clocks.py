@@ -12,8 +12,10 @@ from __future__ import annotations
 import signal
 import time
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections, connection
+from django.utils.module_loading import import_string
 
 from gisgrid.cases import clocks, notices
 
@@ -34,6 +36,14 @@ def run_pass() -> dict | None:
     finally:
         with connection.cursor() as cur:
             cur.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
+
+
+def periodic_passes() -> dict:
+    """Other apps' passes (settings.GISGRID_PERIODIC_PASSES, dotted paths); the loop runs them."""
+    out: dict = {}
+    for dotted in getattr(settings, "GISGRID_PERIODIC_PASSES", ()):
+        out.update(import_string(dotted)() or {})
+    return out
 
 
 class Command(BaseCommand):
@@ -62,6 +72,8 @@ class Command(BaseCommand):
                 close_old_connections()
             try:
                 result = run_pass()
+                if result is not None and not opts["once"]:
+                    result.update(periodic_passes())
             except Exception as exc:  # a failed pass is retried at the next tick; the loop stays up
                 if opts["once"]:
                     raise
