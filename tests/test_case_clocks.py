@@ -310,3 +310,34 @@ def test_run_clocks_skips_while_another_process_holds_the_lock(d):
         assert run_pass()["alerts"] == 1
     finally:
         other.close()
+
+
+def slow_pass() -> dict:
+    """A periodic pass that runs until the test lets it finish (GISGRID_PERIODIC_PASSES). The
+    gate travels in the settings: import_string may load this file as a second module."""
+    from django.conf import settings
+
+    settings.SLOW_PASS_GATE.wait(30)
+    return {"slow": 1}
+
+
+def test_other_apps_passes_run_beside_the_clocks_one_at_a_time(settings):
+    """run_clocks hands the other apps' passes to a thread: a slow one (the assessment's
+    recompute) neither holds the clock loop nor runs twice at once."""
+    import threading
+
+    from gisgrid.cases.management.commands.run_clocks import Background
+
+    settings.GISGRID_PERIODIC_PASSES = ["tests.test_case_clocks.slow_pass"]
+    settings.SLOW_PASS_GATE = gate = threading.Event()
+    reports: list[dict] = []
+    background = Background(reports.append)
+    assert background.kick() is True
+    assert background.kick() is False  # still running: this tick skips it
+    assert reports == []
+    gate.set()
+    background.wait(30)
+    assert reports == [{"slow": 1}]
+    assert background.kick() is True  # done: the next tick runs it again
+    background.wait(30)
+    assert reports == [{"slow": 1}, {"slow": 1}]
