@@ -14,7 +14,7 @@ from django.utils import timezone
 from gisgrid.boundaries.datums import from_wgs84
 from gisgrid.boundaries.models import Grid
 
-URL = re.compile(r"OsmAnd URL: http://HOST:8000(\S+)")
+URL = re.compile(r"OsmAnd URL: http://HOST:\d+(\S+)")
 
 
 @pytest.fixture

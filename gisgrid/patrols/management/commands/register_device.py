@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -15,6 +17,12 @@ from gisgrid.patrols.models import Device
 from gisgrid.patrols.params import parse_person
 
 SPEED_UNITS = [c for c, _label in Device.SpeedUnit.choices]
+
+
+def served_url(default_host: str = "127.0.0.1") -> str:
+    """Where `./run demo`/`./run serve` listen (their HOST and PORT), for the URL a phone is given."""
+    host = os.environ.get("HOST", default_host)
+    return f"http://{default_host if host in ('0.0.0.0', '::') else host}:{os.environ.get('PORT', '8000')}"
 
 
 class Command(BaseCommand):
@@ -66,5 +74,5 @@ class Command(BaseCommand):
                           f"datum {device.datum}, speed {device.speed_unit}, time zone {device_zone(device).key}"
                           f"{'' if device.tz else ' (county default)'}")
         self.stdout.write(f"token: {token}")
-        self.stdout.write(f"OsmAnd URL: http://HOST:8000/api/v1/track/osmand?id={ident}&token={token}"
+        self.stdout.write(f"OsmAnd URL: {served_url('HOST')}/api/v1/track/osmand?id={ident}&token={token}"
                           "&lat={0}&lon={1}&timestamp={2}&hdop={3}&altitude={4}&speed={5}&bearing={6}")

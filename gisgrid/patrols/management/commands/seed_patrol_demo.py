@@ -9,6 +9,7 @@ from django.db import transaction
 from gisgrid.boundaries.models import GridAssignment, Person
 from gisgrid.patrols import sessions
 from gisgrid.patrols.ingest import auth
+from gisgrid.patrols.management.commands.register_device import served_url
 from gisgrid.patrols.models import Device
 from gisgrid.patrols.simulate import simulate_week
 
@@ -50,7 +51,7 @@ class Command(BaseCommand):
                               f"{totals['duplicates']} already there")
         if token:
             self.stdout.write(f"演示手机 demo phone {DEMO_DEVICE} (inspector {inspector.name}) token: {token}")
-            self.stdout.write(f"  OsmAnd URL: http://127.0.0.1:8000/api/v1/track/osmand?id={DEMO_DEVICE}&token={token}"
+            self.stdout.write(f"  OsmAnd URL: {served_url()}/api/v1/track/osmand?id={DEMO_DEVICE}&token={token}"
                               "&lat={0}&lon={1}&timestamp={2}&hdop={3}&altitude={4}&speed={5}&bearing={6}")
         elif Device.objects.filter(identifier=DEMO_DEVICE).exists():
             self.stdout.write(f"演示手机 demo phone {DEMO_DEVICE} is registered; a new token: "
