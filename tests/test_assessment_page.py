@@ -47,6 +47,17 @@ def test_rankings_open_down_to_the_overdue_work_order(page, live_server, setting
     assert link.inner_text() == m.c1.number
     assert link.get_attribute("href") == f"/cases/{m.c1.number}/"
     assert page.locator("#c-people canvas").count() == 1
+    # The people chart draws the scores of the rows it charts: the 15 lowest of those with entries.
+    chart = page.evaluate("""async () => {
+      const option = echarts.getInstanceByDom(document.querySelector("#c-people")).getOption();
+      const body = await (await fetch("/api/v1/assessment/scores?kind=month&start=2026-11-01")).json();
+      return {names: option.yAxis[0].data, data: option.series[0].data, min: option.xAxis[0].min,
+              people: body.people};
+    }""")
+    charted = sorted((p for p in chart["people"] if p["entries"] or p["no_excellent"]), key=lambda p: p["score"])[:15]
+    assert chart["names"] == [p["name"] for p in charted]
+    assert chart["data"] == [p["score"] for p in charted]
+    assert 91 in chart["data"] and chart["min"] == 0
     # The bulletin: its charts, its rankings from the snapshot, its downloads.
     page.goto(f"{live_server.url}/assessment/bulletins/{b.pk}/")
     page.locator("#people tbody tr", has_text="丙网格员").wait_for()

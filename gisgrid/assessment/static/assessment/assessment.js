@@ -36,17 +36,26 @@
   const fmt = (v) => (v === null || v === undefined ? "" : Math.round(v * 100) / 100);
   const signed = (v) => `<td class="${v < 0 ? "neg" : v > 0 ? "pos" : ""}">${esc(fmt(v))}</td>`;
 
-  function bar(el, rows, label, value) {
+  // A horizontal bar chart. Every bar carries its value as a label, so a score at the floor of 0
+  // reads "0" instead of looking like a missing bar. For scores (isScore) the axis runs from 0 to
+  // 100, or to the highest score when bonuses take one above 100; other charts (the bulletin's
+  // points per rule, which are negative) keep ECharts' own axis.
+  function bar(el, rows, label, value, isScore) {
     if (!el || !window.echarts) return;
     const chart = window.echarts.getInstanceByDom(el) || window.echarts.init(el);
+    const xAxis = { type: "value" };
+    if (isScore) Object.assign(xAxis, { min: 0, max: (extent) => Math.max(100, extent.max) });
     chart.setOption({
-      grid: { left: 120, right: 20, top: 10, bottom: 20 },
-      xAxis: { type: "value" },
+      grid: { left: 120, right: 40, top: 10, bottom: 20 },
+      xAxis,
       yAxis: { type: "category", data: rows.map(label), inverse: true },
-      series: [{ type: "bar", data: rows.map(value), itemStyle: { color: "#3b82f6" } }],
+      series: [{ type: "bar", data: rows.map(value), itemStyle: { color: "#3b82f6" },
+        label: { show: true, position: "right", formatter: (p) => String(fmt(p.value)) } }],
       tooltip: {},
     }, true);
   }
+  // The rows a score chart shows: the 15 lowest scores, lowest first.
+  const lowest = (rows) => rows.slice().sort((a, b) => a.score - b.score).slice(0, 15);
 
   function peopleTable(rows, onClick) {
     const body = $("#people tbody");
@@ -114,8 +123,8 @@
         const people = body.people.filter((p) => p.entries || p.no_excellent);
         peopleTable(people, drillLive);
         unitsTable(body.units, drillLive);
-        bar($("#c-people"), people.slice().sort((a, b) => a.score - b.score).slice(0, 15), (p) => p.name, (p) => p.score);
-        bar($("#c-units"), body.units.slice().sort((a, b) => a.score - b.score).slice(0, 15), (u) => u.name, (u) => u.score);
+        bar($("#c-people"), lowest(people), (p) => p.name, (p) => p.score, true);
+        bar($("#c-units"), lowest(body.units), (u) => u.name, (u) => u.score, true);
       } else if (cfg.person) {
         const me = body.people[0];
         $("#my-score").textContent = me ? fmt(me.score) : "100";
@@ -153,8 +162,8 @@
       };
       peopleTable(snap.people, drill);
       unitsTable(snap.units, drill);
-      bar($("#c-people"), snap.people.slice().sort((a, b2) => a.score - b2.score).slice(0, 15), (p) => p.name, (p) => p.score);
-      bar($("#c-units"), snap.units.slice().sort((a, b2) => a.score - b2.score).slice(0, 15), (u) => u.name, (u) => u.score);
+      bar($("#c-people"), lowest(snap.people), (p) => p.name, (p) => p.score, true);
+      bar($("#c-units"), lowest(snap.units), (u) => u.name, (u) => u.score, true);
       const rules = Object.entries(snap.by_rule || {});
       bar($("#c-rules"), rules, (r) => r[0], (r) => r[1]);
       $("#replacements").innerHTML = (snap.replacements || []).map((r) => `<li>${esc(r.name)} ${esc(r.unit)}
