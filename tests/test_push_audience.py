@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import random
 
 import pytest
@@ -102,7 +103,10 @@ def test_the_streams_index_picks_what_matches_picks():
                             grid_codes=some(grids, 2))
             assert set(hub.audience_of(a)) == {s for s in left if matches(a, s.viewer)}
 
-    asyncio.run(check())
+    # On a thread of its own: once a browser test has started Playwright's sync API, this
+    # thread counts as running an event loop and asyncio.run() refuses.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, check()).result()
 
 
 def test_a_case_audience_agrees_with_case_visibility(heyang_db):
