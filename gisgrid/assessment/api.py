@@ -12,6 +12,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -421,6 +422,16 @@ class RecomputeView(APIView):
         return Response(result.as_dict())
 
 
+def of_kind(request, qs: QuerySet, kinds) -> QuerySet:
+    """The list narrowed by `?kind=` (bulletins and reports), a 400 naming it when unknown."""
+    kind = request.query_params.get("kind")
+    if not kind:
+        return qs
+    if kind not in kinds:
+        raise BadRequest(Text("类型无效", "unknown kind"), field="kind")
+    return qs.filter(kind=kind)
+
+
 class BulletinsView(APIView):
     permission_classes = [FromMatrix]
     parser_classes = [JSONParser]
@@ -428,12 +439,7 @@ class BulletinsView(APIView):
     @extend_schema(operation_id="assessment_bulletins", parameters=[
         OpenApiParameter("kind", str, enum=["xun", "week", "month", "year"])], responses=AssessBulletinOut(many=True))
     def get(self, request):
-        qs = Bulletin.objects.all()
-        kind = request.query_params.get("kind")
-        if kind:
-            if kind not in Bulletin.Kind.values:
-                raise BadRequest(Text("类型无效", "unknown kind"), field="kind")
-            qs = qs.filter(kind=kind)
+        qs = of_kind(request, Bulletin.objects.all(), Bulletin.Kind.values)
         return Response([bulletins.bulletin_dict(b) for b in qs.select_related("issued_by")[:200]])
 
     @extend_schema(operation_id="assessment_bulletin_issue", request=AssessBulletinIn, responses={201: AssessBulletinOut})
@@ -500,12 +506,7 @@ class ReportsView(APIView):
     @extend_schema(operation_id="assessment_reports", parameters=[
         OpenApiParameter("kind", str, enum=["day", "week", "month", "special"])], responses=AssessReportOut(many=True))
     def get(self, request):
-        qs = ReportFile.objects.all()
-        kind = request.query_params.get("kind")
-        if kind:
-            if kind not in ReportFile.Kind.values:
-                raise BadRequest(Text("类型无效", "unknown kind"), field="kind")
-            qs = qs.filter(kind=kind)
+        qs = of_kind(request, ReportFile.objects.all(), ReportFile.Kind.values)
         return Response([reports.report_dict(r) for r in qs[:200]])
 
     @extend_schema(operation_id="assessment_report_create", request=AssessReportIn, responses={201: AssessReportOut})
