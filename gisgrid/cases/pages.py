@@ -18,6 +18,7 @@ from django.views.decorators.http import require_safe
 
 from gisgrid.accounts import policy, roles
 from gisgrid.boundaries.datums import CRS_CHOICES
+from gisgrid.boundaries.gazetteer import SURE
 from gisgrid.incidents.models import Category
 from gisgrid.web.views import user_display
 
@@ -85,8 +86,11 @@ def queue_page(request):
     refused = _guard(request, "case-queue", "cases/queue.html")
     if refused:
         return refused
+    # The hotline form's place lookup; `sure` is the gazetteer's own threshold, so the page and
+    # the geocoder agree on which answers are sure.
     return _render(request, "cases/queue.html", "queue", crs=list(CRS_CHOICES),
-                   canHotline=policy.allows(request.user, "case-hotline", "POST"))
+                   canHotline=policy.allows(request.user, "case-hotline", "POST"),
+                   geocode={"url": reverse("geocode"), "limit": 5, "sure": SURE})
 
 
 @require_safe

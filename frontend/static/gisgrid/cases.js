@@ -267,6 +267,7 @@
     var form = $("hotline-form");
     if (!form) return;
     loadCategories($("h-category"));
+    placeLookup();
     form.addEventListener("submit", function (e) {
       e.preventDefault();
       var f = formValues(form);
@@ -277,6 +278,278 @@
       api("POST", cfg.api.hotline, body).then(function (c) {
         window.location.href = caseUrl(c.number);
       }, function (err) { showError($("hotline-error"), err); });
+    });
+  }
+
+  // The hotline form's address field as a lookup: what the caller said -> the gazetteer's ranked
+  // places (GET geocode), shown with their grid chain, unit and staff; choosing one fills the
+  // point fields, so the case goes where the dispatcher saw it go. The typed text stays the
+  // address of record. `#h-lookup[data-state]` is idle | loading | done | error, `data-query` the
+  // text it is for (browser tests wait on them).
+  var NUMBER_PARTS = [["group", "group"], ["house", "house"], ["building", "building"], ["unit", "unitNo"],
+                      ["floor", "floor"], ["room", "room"]];
+  var LOOKUP_DELAY_MS = 300;
+
+  function placeLookup() {
+    var H = $("hotline-strings").dataset;
+    var box = $("h-lookup");
+    var input = $("h-address");
+    var list = $("h-places");
+    var lon = $("h-lon");
+    var lat = $("h-lat");
+    var crs = $("h-crs");
+    var chosenNode = $("h-chosen");
+    var statusNode = $("h-lookup-status");
+    var errorNode = $("h-lookup-error");
+    var seq = 0;
+    var timer = null;
+    var places = [];
+    var active = -1;
+    var chosen = null;
+    var crsBefore = null;
+
+    function chain(p) {
+      var names = (p.grids || []).slice().sort(function (a, b) { return a.level - b.level; })
+        .map(function (g) { return g.name; });
+      if (p.status === "outside" || !names.length) return H.outside;
+      var text = names.join(" › ");
+      return p.status === "blind_spot" ? text + "（" + H.blindSpot + "）" : text;
+    }
+    function isSure(p) { return p.score >= cfg.geocode.sure; }
+    function withPhone(name, phone) { return phone ? name + " " + phone : name; }
+
+    function setState(state, q) { box.dataset.state = state; box.dataset.query = q || ""; }
+    function resetResults() {
+      places = [];
+      active = -1;
+      clear(list);
+      list.hidden = true;
+      input.setAttribute("aria-expanded", "false");
+      input.removeAttribute("aria-activedescendant");
+      ["h-parsed", "h-dym", "h-note"].forEach(function (id) { clear($(id)); $(id).hidden = true; });
+      statusNode.textContent = "";
+    }
+
+    function markOptions() {
+      Array.prototype.forEach.call(list.querySelectorAll("li[role=option]"), function (li) {
+        var i = Number(li.dataset.index);
+        li.setAttribute("aria-selected", chosen && places[i] === chosen ? "true" : "false");
+        li.classList.toggle("active", i === active);
+      });
+      if (active >= 0) input.setAttribute("aria-activedescendant", "h-place-" + active);
+      else input.removeAttribute("aria-activedescendant");
+    }
+    function setActive(i) {
+      active = i;
+      markOptions();
+      var li = $("h-place-" + i);
+      if (li && li.scrollIntoView) li.scrollIntoView({ block: "nearest" });
+    }
+
+    function choose(i) {
+      var p = places[i];
+      if (!p) return;
+      if (!chosen) crsBefore = crs.value;
+      chosen = p;
+      lon.value = String(p.point[0]);
+      lat.value = String(p.point[1]);
+      crs.value = "wgs84";
+      chosenNode.textContent = fmt(H.chosen, { name: p.name, chain: chain(p) });
+      chosenNode.dataset.name = p.name;
+      chosenNode.hidden = false;
+      active = i;
+      markOptions();
+    }
+    // The address text changed: the place chosen for the old text is no longer the caller's.
+    // Only a point the choice wrote is cleared; one the dispatcher typed stays.
+    function dropChoice() {
+      if (!chosen) return;
+      if (lon.value === String(chosen.point[0]) && lat.value === String(chosen.point[1])) {
+        lon.value = "";
+        lat.value = "";
+        if (crsBefore !== null) crs.value = crsBefore;
+      }
+      forget();
+    }
+    function forget() {
+      chosen = null;
+      chosenNode.hidden = true;
+      chosenNode.textContent = "";
+      delete chosenNode.dataset.name;
+      markOptions();
+    }
+
+    function option(p, i) {
+      var li = el("li", "place");
+      li.id = "h-place-" + i;
+      li.setAttribute("role", "option");
+      li.dataset.index = String(i);
+      li.dataset.name = p.name;
+      li.dataset.score = String(p.score);
+      li.dataset.sure = isSure(p) ? "1" : "0";
+      var top = el("div", "place-top");
+      top.appendChild(el("b", "place-name", p.name));
+      top.appendChild(el("span", "place-kind", p.kind_label || p.kind));
+      var hint = el("span", "place-score " + (isSure(p) ? "sure" : "unsure"),
+        (isSure(p) ? H.sure : H.unsure) + " · " + fmt(H.score, { p: Math.round(p.score * 100) + "%" }));
+      top.appendChild(hint);
+      li.appendChild(top);
+      li.appendChild(el("div", "place-chain", chain(p)));
+      if (p.unit) li.appendChild(el("div", "place-unit", H.unit + "：" + withPhone(p.unit.name, p.unit.phone)));
+      if (p.staff && p.staff.length) {
+        li.appendChild(el("div", "place-staff", H.staff + "：" + p.staff.map(function (s) {
+          return withPhone((s.role_label ? s.role_label + " " : "") + s.name, s.phone);
+        }).join("、")));
+      }
+      // mousedown would move the focus off the field before the click lands; keep it typing-ready.
+      li.addEventListener("mousedown", function (e) { e.preventDefault(); });
+      li.addEventListener("click", function () { choose(i); });
+      return li;
+    }
+
+    function fact(part, name, value) {
+      var li = el("li", "fact fact-" + part);
+      li.dataset.part = part;
+      li.dataset.value = String(value);
+      li.appendChild(el("span", "fact-name", name));
+      li.appendChild(el("span", "fact-value", value));
+      return li;
+    }
+    function showParsed(parsed) {
+      var node = $("h-parsed");
+      clear(node);
+      if (!parsed) { node.hidden = true; return; }
+      if (parsed.admin && parsed.admin.length) {
+        node.appendChild(fact("admin", H.admin, parsed.admin.map(function (a) { return a.name; }).join(" › ")));
+      }
+      if (parsed.intersection && parsed.intersection.length) {
+        node.appendChild(fact("intersection", H.crossing, parsed.intersection.join(" × ")));
+      } else if (parsed.core) {
+        node.appendChild(fact("core", H.core, parsed.core));
+      }
+      var number = parsed.number || {};
+      NUMBER_PARTS.forEach(function (pair) {
+        if (number[pair[0]] !== undefined && number[pair[0]] !== null) {
+          node.appendChild(fact(pair[0], H[pair[1]], number[pair[0]]));
+        }
+      });
+      if (parsed.gate) node.appendChild(fact("gate", H.gate, parsed.gate));
+      if (parsed.relative && parsed.relative.length) node.appendChild(fact("relative", H.relative, parsed.relative.join("、")));
+      node.hidden = !node.firstChild;
+    }
+    function showDidYouMean(names) {
+      var node = $("h-dym");
+      clear(node);
+      if (!names || !names.length) { node.hidden = true; return; }
+      node.appendChild(el("span", "dym-label", H.didYouMean));
+      names.forEach(function (name, k) {
+        if (k) node.appendChild(document.createTextNode("、"));
+        var i = -1;
+        places.forEach(function (p, j) { if (i < 0 && p.name === name) i = j; });
+        if (i < 0) { node.appendChild(el("span", "dym-name", name)); return; }
+        var b = el("button", "link dym-name", name);
+        b.type = "button";
+        b.addEventListener("click", function () { choose(i); input.focus(); });
+        node.appendChild(b);
+      });
+      node.hidden = false;
+    }
+    function showNote(answer) {
+      var node = $("h-note");
+      clear(node);
+      node.classList.toggle("outside", !!answer.outside);
+      if (answer.outside) node.appendChild(el("span", "flag flag-outside", H.outside));
+      if (answer.note) node.appendChild(el("span", "note-text", answer.note));
+      node.hidden = !node.firstChild;
+    }
+
+    function show(answer) {
+      places = answer.results || [];
+      active = -1;
+      clear(list);
+      places.forEach(function (p, i) { list.appendChild(option(p, i)); });
+      if (!places.length && !answer.note) list.appendChild(el("li", "empty", H.noPlace));
+      list.hidden = !list.firstChild;
+      input.setAttribute("aria-expanded", places.length ? "true" : "false");
+      showParsed(answer.parsed);
+      showDidYouMean(answer.did_you_mean);
+      showNote(answer);
+      statusNode.textContent = "";
+      // A choice made for this same text survives a second look-up (the 查找 button again).
+      var kept = -1;
+      if (chosen) {
+        places.forEach(function (p, i) {
+          if (kept < 0 && p.name === chosen.name && p.point[0] === chosen.point[0] && p.point[1] === chosen.point[1]) kept = i;
+        });
+      }
+      if (kept >= 0) {
+        chosen = places[kept];
+        active = kept;
+        markOptions();
+      } else if (!chosen && !lon.value.trim() && !lat.value.trim() && places.length && isSure(places[0]) &&
+                 !(answer.did_you_mean || []).length) {
+        // Sure and without a near rival: what the server would take anyway, now visible. A point
+        // the dispatcher typed is never overwritten by it.
+        choose(0);
+      } else {
+        markOptions();
+      }
+    }
+
+    function lookup() {
+      clearTimeout(timer);
+      var q = input.value.trim();
+      var mine = ++seq;
+      if (!q) { resetResults(); showError(errorNode, null); setState("idle"); return; }
+      setState("loading", q);
+      statusNode.textContent = H.lookingUp;
+      api("GET", query(cfg.geocode.url, { q: q, limit: cfg.geocode.limit })).then(function (answer) {
+        if (mine !== seq) return; // an answer for older text: a newer look-up owns the list
+        showError(errorNode, null);
+        show(answer);
+        setState("done", q);
+      }, function (err) {
+        if (mine !== seq) return;
+        resetResults();
+        showError(errorNode, err);
+        setState("error", q);
+      });
+    }
+
+    input.addEventListener("input", function (e) {
+      dropChoice();
+      clearTimeout(timer);
+      seq++; // an answer still on its way is for the text before this edit
+      // While an input method composes, the text is pinyin on its way to characters.
+      if (e.isComposing) return;
+      if (!input.value.trim()) { resetResults(); showError(errorNode, null); setState("idle"); return; }
+      timer = setTimeout(lookup, LOOKUP_DELAY_MS);
+    });
+    input.addEventListener("compositionend", function () {
+      clearTimeout(timer);
+      timer = setTimeout(lookup, LOOKUP_DELAY_MS);
+    });
+    input.addEventListener("keydown", function (e) {
+      if (e.isComposing || e.keyCode === 229) return; // the input method's own Enter and arrows
+      if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+        if (!places.length) return;
+        e.preventDefault();
+        list.hidden = false;
+        var step = e.key === "ArrowDown" ? 1 : -1;
+        setActive(active < 0 ? (step > 0 ? 0 : places.length - 1) : (active + step + places.length) % places.length);
+      } else if (e.key === "Enter") {
+        e.preventDefault(); // Enter here looks up or chooses; it never files the case
+        if (!list.hidden && active >= 0 && places[active] !== chosen) choose(active);
+        else lookup();
+      } else if (e.key === "Escape" && !list.hidden) {
+        e.preventDefault();
+        list.hidden = true;
+      }
+    });
+    $("h-find").addEventListener("click", function () { lookup(); input.focus(); });
+    // A point typed over the chosen one is the dispatcher's own: the choice no longer describes it.
+    [lon, lat, crs].forEach(function (node) {
+      node.addEventListener(node.tagName === "SELECT" ? "change" : "input", function () { if (chosen) forget(); });
     });
   }
 
