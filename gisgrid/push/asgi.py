@@ -38,7 +38,8 @@ log = logging.getLogger("gisgrid.push")
 
 PATH = "/api/v1/events"
 RETRY_MS = 2000
-COALESCE_S = float(os.environ.get("GISGRID_PUSH_COALESCE_MS", "50")) / 1000
+# The least time between two writes to one stream (docs/push.md, "Writes are paced").
+COALESCE_S = float(os.environ.get("GISGRID_PUSH_COALESCE_MS", "150")) / 1000
 REPLAY_BATCH = 2000
 RESET_FRAME = b"event: reset\ndata: {}\n\n"
 
@@ -137,17 +138,21 @@ async def _wait_disconnect(receive) -> None:
 
 
 async def _pump(send, stream: Stream) -> None:
-    """Write what the stream's queue holds. After the first message it waits COALESCE_S for
-    more, so a busy stream writes several events at once: each write costs a system call here
-    and two in nginx, whatever its size (docs/push.md, "Measurements")."""
-    q = stream.queue
+    """Write what the stream holds, at most one write per COALESCE_S.
+
+    A message to a stream that has been quiet for COALESCE_S goes out at once; one that follows
+    a write sooner waits for the rest of that interval and goes out with whatever else came
+    meanwhile (a burst of half the stream's limit goes out at once). Each write costs a system call here and two in nginx whatever its size, so a busy
+    stream (a dispatcher's, at tens of events a second) pays for a few writes a second instead of
+    one per event, and a quiet one (the usual case) gets no added delay at all."""
+    loop = asyncio.get_running_loop()
+    last = -COALESCE_S
     while True:
-        chunks = [await q.get()]
-        if COALESCE_S > 0:
-            await asyncio.sleep(COALESCE_S)
-        while not q.empty():
-            chunks.append(q.get_nowait())
+        chunks = await stream.take(last + COALESCE_S)
+        stream.writing = True
         await send({"type": "http.response.body", "body": b"".join(chunks), "more_body": True})
+        stream.writing = False
+        last = loop.time()
 
 
 async def events(scope, receive, send) -> None:
