@@ -571,3 +571,10 @@ def test_work_order_pages_run_open_first_then_finished_by_deadline(client_as):
     assert [o["case"]["number"] for o in u.get("/api/v1/workorders", {"open": "true"}).json()["results"]] == want[:3]
     finished = u.get("/api/v1/workorders", {"open": "false", "page_size": 1, "page": 2}).json()
     assert finished["count"] == 2 and [o["case"]["number"] for o in finished["results"]] == want[4:]
+    # One part chosen by open=: the page and its count come from one query; a page past the end
+    # still says how many there are.
+    still_open = u.get("/api/v1/workorders", {"open": "true", "page_size": 2, "page": 2}).json()
+    assert still_open["count"] == 3 and [o["case"]["number"] for o in still_open["results"]] == want[2:3]
+    beyond = u.get("/api/v1/workorders", {"open": "true", "page_size": 2, "page": 5}).json()
+    assert beyond["count"] == 3 and beyond["results"] == []
+    assert u.get("/api/v1/workorders", {"open": "false", "q": "no such text"}).json()["count"] == 0
