@@ -245,12 +245,14 @@ class ServerProcess:
 
     @property
     def total_workers(self) -> int:
-        """Workers of both pools: `./run serve` starts WORKERS for people and as many for phones."""
-        return 2 * self.workers
+        """Workers of every pool: `./run serve` starts WORKERS for people, as many for phones,
+        and REPORTS_WORKERS (default 1) for patrol reports."""
+        return 2 * self.workers + int(self.env.get("REPORTS_WORKERS", os.environ.get("REPORTS_WORKERS", "1")))
 
     def master_pids(self) -> dict[str, int]:
         """The gunicorn masters among the processes this server started, by pool: "app" for
-        people's requests, "ingest" for phones' fixes (its socket is ingest.sock)."""
+        people's requests, "ingest" for phones' fixes (its socket is ingest.sock), "reports"
+        for patrol reports (reports.sock)."""
         if not self.proc:
             return {}
         table = _proc_table()
@@ -264,7 +266,7 @@ class ServerProcess:
         for pid in sorted(ours):
             ppid, cmd = table.get(pid, (0, ""))
             if "gunicorn" in cmd and "gunicorn" not in table.get(ppid, (0, ""))[1]:
-                masters["ingest" if "ingest.sock" in cmd else "app"] = pid
+                masters["ingest" if "ingest.sock" in cmd else "reports" if "reports.sock" in cmd else "app"] = pid
         return masters
 
     def push_pids(self) -> set[int]:
@@ -284,7 +286,7 @@ class ServerProcess:
         return self.master_pids().get(pool)
 
     def worker_pids(self, pool: str | None = None) -> set[int]:
-        """Worker processes of one pool ("app", "ingest"), or of both."""
+        """Worker processes of one pool ("app", "ingest", "reports"), or of all."""
         masters = self.master_pids()
         wanted = {masters[pool]} if pool in masters else set() if pool else set(masters.values())
         return {pid for pid, (ppid, _) in _proc_table().items() if ppid in wanted}

@@ -230,7 +230,9 @@ stored = stored_per_device
 def test_every_api_family_under_concurrent_clients(world):
     server: ServerProcess = world["server"]
     workers_before = server.worker_pids()
-    assert len(workers_before) == server.total_workers == 4  # 2 for people, 2 for phones
+    # 2 for people, 2 for phones, 1 for patrol reports (coverage and schedule go there).
+    assert len(workers_before) == server.total_workers == 5
+    assert len(server.worker_pids("reports")) == 1
     s = seed(world)
     reads = read_requests(world, s)
 
@@ -310,3 +312,13 @@ def test_every_api_family_under_concurrent_clients(world):
     for w in writers:
         assert counts[w.ident] == (w.sent, w.sent), (w.ident, counts[w.ident], w.sent)
     assert not re.findall(r'" 5\d\d \d', server.log_text()), "the access log shows a 5xx"
+    # Each family went to its own pool: reports to reports.sock, fixes to ingest.sock, lookups
+    # to people's gunicorn.sock (the access log's last field).
+    pools = {}
+    for line in server.log_text().splitlines():
+        m = re.search(r'"(?:GET|POST) (/api/v1/(?:patrols/coverage|patrols/schedule|track/osmand|locate))\b.*'
+                      r' unix:\S*/(\w+)\.sock$', line)
+        if m:
+            pools.setdefault(m.group(1), set()).add(m.group(2))
+    assert pools == {"/api/v1/patrols/coverage": {"reports"}, "/api/v1/patrols/schedule": {"reports"},
+                     "/api/v1/track/osmand": {"ingest"}, "/api/v1/locate": {"gunicorn"}}, pools

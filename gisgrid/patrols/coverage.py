@@ -289,7 +289,8 @@ def clip(segs: Segments, grids: GridSet) -> Clip:
 RUN_SEGMENTS = 20
 # shapely releases the GIL inside GEOS, so share() runs on a few threads: the runs are buffered
 # in chunks, then the grids, cut into spatial blocks, are unioned and clipped block by block.
-WORKERS = max(1, min(4, os.cpu_count() or 1))
+# GISGRID_COVERAGE_THREADS: `./run serve` gives the reports pool one, so reports never take every core.
+WORKERS = max(1, int(os.environ.get("GISGRID_COVERAGE_THREADS") or min(4, os.cpu_count() or 1)))
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 

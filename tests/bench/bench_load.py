@@ -2,7 +2,7 @@
 county's day played 20 times faster.
 
     ./run bench load [--runs 3] [--seconds 20] [--connections 64] [--day-seconds 60] [--scale 20]
-                     [--skip-day] [--skip-baseline]
+                     [--skip-day] [--skip-baseline] [--no-reports]
 
 Everything runs on loopback against `tests/live_server.ServerProcess` (`./run serve`: nginx in
 front of gunicorn, the demo's worker model) and a database of its own (`gisgrid_bench_load`,
@@ -422,7 +422,7 @@ async def day(url: str, db: str, tokens: dict[str, str], t_fix: dt.datetime, sec
         + scheduled(0.05, "locate POST", locate_post) + scheduled(0.1, "report POST", report)
         + scheduled(0.2, "grid layers", grids) + scheduled(0.05, "county layer", county)
         + scheduled(0.25, "geocode", geocode) + scheduled(1 / 30 * 10, "live positions", live)
-        + scheduled(10 / 600, "coverage", coverage) + scheduled(10 / 600, "schedule", schedule),
+        + (scheduled(10 / 600, "coverage", coverage) + scheduled(10 / 600, "schedule", schedule) if not os.environ.get("GISGRID_BENCH_NO_REPORTS") else []),
         key=lambda x: x[0])
 
     conn = aiohttp.TCPConnector(limit=0)
@@ -495,7 +495,11 @@ def main() -> None:
     ap.add_argument("--scale", type=float, default=20)
     ap.add_argument("--skip-day", action="store_true")
     ap.add_argument("--skip-baseline", action="store_true")
+    ap.add_argument("--no-reports", action="store_true",
+                    help="leave coverage and schedule out of the day, to see what they cost the lookups")
     a = ap.parse_args()
+    if a.no_reports:  # read by the day's client processes, which inherit the environment
+        os.environ["GISGRID_BENCH_NO_REPORTS"] = "1"
     assert a.connections >= 8, "phase 1 uses at least 8 connections"
     db = prepared_database(DB_NAME)
     manage(db, "seed_patrol_demo")  # the demo's week of rounds, so coverage and schedule have work
