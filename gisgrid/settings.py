@@ -61,12 +61,22 @@ ALLOWED_HOSTS = os.environ.get("GISGRID_ALLOWED_HOSTS", "127.0.0.1,localhost,tes
 
 
 def _connection_options() -> dict:
-    """libpq options: a connect timeout always; statement and idle-in-transaction timeouts only
-    when the environment sets them, which `./run serve` does for the served app (30 s, 60 s) so
+    """libpq options: a connect timeout and the planner's random page cost always; statement
+    and idle-in-transaction timeouts only when the environment sets them, which `./run serve`
+    does for the served app (30 s, 60 s) so
     one slow query or a transaction left open cannot hold a connection, while management
     commands (load, validate, bench) run as long as they need (docs/operations.md)."""
     options = {"connect_timeout": int(os.environ.get("GISGRID_DB_CONNECT_TIMEOUT_S", "5"))}
     server = []
+    # A county's database fits in memory (or on an SSD): a random page costs about what a
+    # sequential one does. With PostgreSQL's default of 4 the work-order queue's filters on the
+    # case (clock, text) flipped, from one ANALYZE sample to the next, between looking up the
+    # unit's open orders' cases (25 ms) and scanning every case or report (60-140 ms)
+    # (docs/operations.md, "Database settings"). GISGRID_DB_RANDOM_PAGE_COST= (empty) leaves
+    # the server's own setting.
+    cost = os.environ.get("GISGRID_DB_RANDOM_PAGE_COST", "1.1").strip()
+    if cost:
+        server.append(f"-c random_page_cost={float(cost)}")
     for env, guc in (("GISGRID_DB_STATEMENT_TIMEOUT_MS", "statement_timeout"),
                      ("GISGRID_DB_IDLE_TX_TIMEOUT_MS", "idle_in_transaction_session_timeout")):
         value = os.environ.get(env, "").strip()

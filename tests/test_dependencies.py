@@ -148,6 +148,7 @@ def test_database_url_keeps_the_defaults_and_the_query_string(monkeypatch):
     monkeypatch.setenv("GISGRID_DB_CONNECT_TIMEOUT_S", "5")
     monkeypatch.setenv("GISGRID_DB_STATEMENT_TIMEOUT_MS", "30000")
     monkeypatch.delenv("GISGRID_DB_IDLE_TX_TIMEOUT_MS", raising=False)
+    monkeypatch.setenv("GISGRID_DB_RANDOM_PAGE_COST", "1.5")
     db = gisgrid_settings._database_from_url(
         "postgresql://gis%40county:p%2Fss%3Aword@db.county.gov.cn:6543/grid%20db"
         "?sslmode=require&connect_timeout=10&options=-c%20search_path%3Dgis")
@@ -158,16 +159,20 @@ def test_database_url_keeps_the_defaults_and_the_query_string(monkeypatch):
     # The URL's options win over the defaults; server options from both are kept.
     assert db["OPTIONS"]["sslmode"] == "require"
     assert db["OPTIONS"]["connect_timeout"] == 10
-    assert db["OPTIONS"]["options"] == "-c statement_timeout=30000 -c search_path=gis"
+    assert db["OPTIONS"]["options"] == "-c random_page_cost=1.5 -c statement_timeout=30000 -c search_path=gis"
 
 
 def test_database_url_defaults_to_the_machines_postgresql(monkeypatch):
     monkeypatch.delenv("GISGRID_DB_STATEMENT_TIMEOUT_MS", raising=False)
     monkeypatch.delenv("GISGRID_DB_IDLE_TX_TIMEOUT_MS", raising=False)
     monkeypatch.delenv("GISGRID_DB_CONNECT_TIMEOUT_S", raising=False)
+    monkeypatch.delenv("GISGRID_DB_RANDOM_PAGE_COST", raising=False)
     db = gisgrid_settings._database_from_url("postgresql://")
     assert (db["USER"], db["HOST"], db["PORT"], db["NAME"]) == ("postgres", "127.0.0.1", "5432", "gisgrid")
-    assert db["OPTIONS"] == {"connect_timeout": 5}
+    assert db["OPTIONS"] == {"connect_timeout": 5, "options": "-c random_page_cost=1.1"}
+    # Empty: the server's own planner setting.
+    monkeypatch.setenv("GISGRID_DB_RANDOM_PAGE_COST", "")
+    assert gisgrid_settings._database_from_url("postgresql://")["OPTIONS"] == {"connect_timeout": 5}
     socket = gisgrid_settings._database_from_url("postgres:///gisgrid?host=/var/run/postgresql")
     assert socket["HOST"] == "/var/run/postgresql" and "host" not in socket["OPTIONS"]
     assert gisgrid_settings._database_from_url("postgresql://%2Frun%2Fpg/x")["HOST"] == "/run/pg"
