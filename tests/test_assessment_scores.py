@@ -244,3 +244,58 @@ def test_quota_warning_and_replacement(month):
     assert Notice.objects.filter(kind="assessment_quota").count() == count
     rows = by_person(scores.person_scores(NOV, person_ids=[m.c.pk]))
     assert rows[m.c.pk]["no_excellent"] is True
+
+
+def test_patrol_duty_weeks_are_kept_until_what_they_came_from_changes(month):
+    """A past week's patrol findings are measured once and kept; a late fix in one week (or a
+    new weight) makes that week (or every week) be measured again."""
+    import datetime as dt
+
+    from gisgrid.assessment.models import PatrolDutyWeek, Rule
+    from gisgrid.patrols.ingest import auth, pipeline
+    from gisgrid.patrols.ingest.records import Fix
+    from gisgrid.patrols.models import Device
+
+    m = month
+    # The inspector's phone (a device bound to a person is part of every week's digest).
+    d = Device(identifier="duty-late", person=m.insp)
+    auth.set_token(d)
+    d.save()
+    computing.recompute(NOV, now=NOW)
+
+    def weeks() -> dict:
+        return {w.week_start: (w.basis, w.computed_at, w.rows) for w in PatrolDutyWeek.objects.order_by("week_start")}
+
+    def duty() -> list:
+        return sorted(ScoreEntry.objects.filter(rule__code="patrol_duty").values_list("key", "points", "figure"))
+
+    def mine(rows: list) -> list:
+        return [figure for person_id, figure in rows if person_id == m.insp.pk]
+
+    kept, entries = weeks(), duty()
+    assert len(kept) == 5 and sum(1 for e in entries if e[0].startswith(f"patrol_duty:{m.insp.pk}:")) == 5
+    assert all(len(mine(rows)) == 1 and mine(rows)[0]["visited"] == 0 for _, _, rows in kept.values())
+    computing.recompute(NOV, now=NOW)
+    assert weeks() == kept and duty() == entries  # nothing measured again
+
+    # The phone uploads a walk of the second week late.
+    second = sorted(kept)[1]
+    t0 = datetime.combine(second, datetime.min.time(), TZ) + dt.timedelta(days=2, hours=9)
+    fixes = [Fix("duty-late", 35.2377 + 0.0001 * i, 110.1496, t0 + dt.timedelta(seconds=10 * i), speed=1.2)
+             for i in range(60)]
+    stored = pipeline.ingest(fixes, {"duty-late": d}, source="batch", now=t0 + dt.timedelta(minutes=15))
+    assert stored.accepted == 60
+    computing.recompute(NOV, now=NOW)
+    after = weeks()
+    assert [w for w in after if after[w][0] != kept[w][0]] == [second]
+    assert all(after[w][1] == kept[w][1] for w in after if w != second)  # the others were kept
+    late = mine(after[second][2])
+    # Measured again with the walk: it covered grids (or, had it met the share, no deduction).
+    assert late == [] or late[0]["sessions"] == 1 and late[0]["distance_m"] > 0
+
+    rule = Rule.objects.get(code="patrol_duty")
+    rule.points = Decimal("-3")
+    rule.save()
+    computing.recompute(NOV, now=NOW)
+    assert all(weeks()[w][0] != after[w][0] for w in after)
+    assert {e[1] for e in duty()} == {Decimal("-3")}

@@ -91,14 +91,17 @@ class AssignmentPeriod(models.Model):
 
 class ScoreEntry(models.Model):
     # A month of a county is some 50,000 entries written at once: indexes only where reads need
-    # them (the composite ones below), and no database-level foreign keys to check per row for
-    # the evidence (cases and events are append-only history; entries outlive nothing they cite).
+    # them (the composite ones below), and no database-level foreign keys to check per row
+    # (cases and events are append-only history; entries outlive nothing they cite). Rule,
+    # person and unit are kept by Django's own on_delete (PROTECT, CASCADE), which every delete
+    # goes through; the deferred checks of the database's keys, two per entry at commit, were a
+    # quarter of a month's recompute (0.29 of 1.17 s, tests/bench/bench_assessment.py).
     rule = models.ForeignKey(Rule, on_delete=models.PROTECT, related_name="entries", verbose_name=_("规则"),
-                             db_index=False)
+                             db_index=False, db_constraint=False)
     person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.CASCADE, related_name="+",
-                               verbose_name=_("人员"), db_index=False)
+                               verbose_name=_("人员"), db_index=False, db_constraint=False)
     unit = models.ForeignKey(Unit, null=True, blank=True, on_delete=models.CASCADE, related_name="+",
-                             verbose_name=_("单位"), db_index=False)
+                             verbose_name=_("单位"), db_index=False, db_constraint=False)
     grid_code = models.CharField(_("网格编码"), max_length=15, blank=True)
     day = models.DateField(_("发生日期"))
     # The day the entry counts on: its own day, or the day a correction was made when the
@@ -216,3 +219,23 @@ class ReportFile(models.Model):
 
 
 ZERO = Decimal("0")
+
+
+class PatrolDutyWeek(models.Model):
+    """The patrol duty's findings for one whole past week, with a digest of everything they were
+    computed from (the active edition, the rule, who is an inspector, whose devices, the week's
+    fixes). The hourly recompute reads a week again only when that digest changed: a month's
+    patrol duty is seconds of coverage work (docs/assessment.md, "Speed"), and past weeks rarely
+    change (a late batch of fixes does change the digest)."""
+
+    week_start = models.DateField(_("周一"), unique=True)
+    basis = models.CharField(max_length=64)
+    rows = models.JSONField(default=list)  # [[person_id, figure], ...]: the week's deductions
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("巡查任务周结果")
+        verbose_name_plural = _("巡查任务周结果")
+
+    def __str__(self) -> str:
+        return f"{self.week_start}"
