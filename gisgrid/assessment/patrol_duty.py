@@ -35,11 +35,12 @@ def facts(period: Period, p: dict, rule: Rule | None) -> list[tuple]:
     if not inspectors:
         return []
     tz = timezone.get_default_timezone()
+    common = _common_basis(rule, inspectors)
     out = []
     for monday in week_starts(period, p["today"]):
         start = datetime.combine(monday, time.min, tz)
         end = start + timedelta(days=7)
-        basis = _basis(start, end, rule, inspectors)
+        basis = _basis(start, end, common)
         kept = PatrolDutyWeek.objects.filter(week_start=monday, basis=basis).first()
         if kept is not None:
             rows = kept.rows
@@ -80,14 +81,10 @@ def _week(start: datetime, end: datetime, inspectors: list[Person]) -> list[list
     return rows
 
 
-def _basis(start: datetime, end: datetime, rule: Rule, inspectors: list[Person]) -> str:
-    """A digest of what a week's findings depend on. The fixes are counted (and their largest
-    id taken) from the week's rows, found by the time index: milliseconds, where the coverage
-    itself is about a second a week on a county's data."""
+def _common_basis(rule: Rule, inspectors: list[Person]) -> str:
+    """What every week's findings depend on alike: the active edition, who is an inspector,
+    whose devices, the rule's weight and parameters."""
     with connection.cursor() as cur:
-        cur.execute("SELECT count(*), coalesce(max(id), 0) FROM patrols_position WHERE fix_time >= %s AND fix_time < %s",
-                    [start, end])
-        fixes = cur.fetchone()
         cur.execute("SELECT id, version FROM boundaries_edition WHERE status = 'active' ORDER BY id")
         editions = cur.fetchall()
         cur.execute("SELECT coalesce(string_agg(id || ':' || coalesce(person_id, 0), ',' ORDER BY id), '')"
@@ -96,7 +93,16 @@ def _basis(start: datetime, end: datetime, rule: Rule, inspectors: list[Person])
         cur.execute("SELECT coalesce(string_agg(id || ':' || role || ':' || active, ',' ORDER BY id), '')"
                     " FROM boundaries_person")
         people = cur.fetchone()[0]
-    parts = [start.isoformat(), end.isoformat(), repr(fixes), repr(editions), devices, people,
-             repr([p.pk for p in inspectors]), str(rule.points), repr(rule.threshold),
-             json.dumps(rule.params, sort_keys=True, default=str)]
-    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+    return "|".join([repr(editions), devices, people, repr([p.pk for p in inspectors]), str(rule.points),
+                     repr(rule.threshold), json.dumps(rule.params, sort_keys=True, default=str)])
+
+
+def _basis(start: datetime, end: datetime, common: str) -> str:
+    """A digest of what a week's findings depend on: `common`, and the week's fixes, counted
+    (and their largest id taken) by the time index: milliseconds, where the coverage itself is
+    about a second a week on a county's data."""
+    with connection.cursor() as cur:
+        cur.execute("SELECT count(*), coalesce(max(id), 0) FROM patrols_position WHERE fix_time >= %s AND fix_time < %s",
+                    [start, end])
+        fixes = cur.fetchone()
+    return hashlib.sha256("|".join([start.isoformat(), end.isoformat(), repr(fixes), common]).encode()).hexdigest()

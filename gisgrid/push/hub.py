@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import psycopg
 
-from .audience import RESET, Audience, Viewer, wanted
+from .audience import Audience, Viewer, wanted
 from .store import (
     COLUMNS,
     GIVEN_SQL,
@@ -68,9 +68,6 @@ class Stream:
     pacing: bool = False  # the writer waits out the least time between two writes
     writing: bool = False  # a write to the client has not finished (its buffers are full)
     task: asyncio.Task | None = field(default=None, repr=False)
-
-    def wants(self, kind: str) -> bool:
-        return wanted(kind, self.topics)
 
     def offer(self, message: bytes) -> bool:
         """Queue a message; False (nothing queued) when the client stopped reading: `limit`
@@ -204,11 +201,9 @@ class Hub:
     def fan_out(self, ev: Stored) -> None:
         message = frame(ev.seq, ev.kind, ev.data)
         kind = ev.kind
-        every_topic = kind == RESET
         delivered = 0
         for s in self.audience_of(ev.audience):
-            # `Stream.wants`, inlined: this loop runs once per message delivered.
-            if s.dropped or not (every_topic or s.topics is None or kind in s.topics):
+            if s.dropped or not wanted(kind, s.topics):
                 continue
             if s.offer(message):
                 delivered += 1
