@@ -157,6 +157,28 @@ def test_an_osmand_fix_moves_the_inspector_marker(browser, world):
                         timeout=WAIT_MS)
     trail = d.evaluate("window.gisgridDispatch.people.people.get('inspector').trail.length")
     assert trail >= 2
+    # The same inspector's second phone sends a fix from a minute ago (a buffered upload): it is
+    # that phone's newest, so it is pushed, and it joins the trail in its place in time, but the
+    # marker stays on the person's newest fix.
+    second = f"{ident}-b"
+    token2 = register_device(world["db"], second, person="inspector")
+    late = (round(here[0] - 0.001, 6), round(here[1] - 0.0005, 6))
+    r = world["http"].get("/api/v1/track/osmand", params={"id": second, "token": token2, "lat": late[1],
+                                                          "lon": late[0], "timestamp": int(time.time()) - 60,
+                                                          "hdop": 5, "speed": 1.2})
+    assert r.status_code == 200, r.text
+    d.wait_for_function(f"(() => {{ const m = /^inspector@([-0-9.]+),([-0-9.]+)$/.exec("
+                        f"document.documentElement.dataset.lastPosition || ''); return !!m && "
+                        f"Math.abs(m[1] - {late[0]}) < 1e-6 && Math.abs(m[2] - {late[1]}) < 1e-6; }})()",
+                        timeout=WAIT_MS)
+    now = d.evaluate("(() => { const p = window.gisgridDispatch.people.people.get('inspector'); "
+                     "const ll = p.marker.getLatLng(); return {lon: p.lon, lat: p.lat, marker: [ll.lng, ll.lat], "
+                     "trail: p.trail.map((v) => [v[0], v[1], v[2]])}; })()")
+    assert [now["lon"], now["lat"]] == pytest.approx(list(moved), abs=1e-6)
+    assert now["marker"] == pytest.approx(list(moved), abs=1e-6)
+    times = [v[2] for v in now["trail"]]
+    assert times == sorted(times)
+    assert any(abs(v[0] - late[0]) < 1e-6 and abs(v[1] - late[1]) < 1e-6 for v in now["trail"])
     assert d.evaluate("window.__noReload") == 1 and not d.errors, d.errors
     d_ctx.close()
 

@@ -21,6 +21,23 @@ export function createPeopleLayer(map, { config, T, onSelect }) {
     return escapeHtml(p.name) + " · " + escapeHtml(formatAge((Date.now() - p.at) / 1000));
   }
 
+  /** Move `p` to a fix unless it already shows a newer one: a phone's buffered batch, or a
+   * second phone of the same person, can send older fixes after newer ones. */
+  function moveTo(p, lon, lat, at, speed) {
+    if (Number.isFinite(p.at) && Number.isFinite(at) && at < p.at) return false;
+    Object.assign(p, { lon, lat, at, speed });
+    return true;
+  }
+
+  /** The trail stays in time order whatever order the fixes arrive in; a fix seen twice once. */
+  function addToTrail(p, v) {
+    let i = p.trail.length;
+    while (i > 0 && p.trail[i - 1][2] > v[2]) i -= 1;
+    const same = p.trail[i - 1];
+    if (same && same[2] === v[2] && same[0] === v[0] && same[1] === v[1]) return;
+    p.trail.splice(i, 0, v);
+  }
+
   function trim(p) {
     const from = Date.now() - windowMs;
     p.trail = p.trail.filter((v) => v[2] >= from);
@@ -81,8 +98,9 @@ export function createPeopleLayer(map, { config, T, onSelect }) {
           p = { key, id, trail: [] };
           people.set(key, p);
         }
-        Object.assign(p, { id, name: row.person.name, role: row.person.role, lon: row.lon, lat: row.lat,
-                           at: Date.parse(row.time), speed: row.speed_mps, grids: row.grids });
+        Object.assign(p, { id, name: row.person.name, role: row.person.role, grids: row.grids });
+        // A snapshot asked for before a pushed fix can be answered after it: the newer point wins.
+        moveTo(p, row.lon, row.lat, Date.parse(row.time), row.speed_mps);
         draw(p);
         if (Date.now() - p.at < windowMs) recent.push(p);
       });
@@ -100,8 +118,9 @@ export function createPeopleLayer(map, { config, T, onSelect }) {
       people.set(d.person, p);
     }
     const at = Date.parse(d.at);
-    Object.assign(p, { name: d.name, role: d.role, lon: d.lon, lat: d.lat, at, speed: d.speed_mps });
-    p.trail.push([d.lon, d.lat, at]);
+    Object.assign(p, { name: d.name, role: d.role });
+    moveTo(p, d.lon, d.lat, at, d.speed_mps);
+    addToTrail(p, [d.lon, d.lat, at]);
     draw(p);
     const el = p.marker.getElement && p.marker.getElement();
     if (el) el.dataset.moved = String(at);
