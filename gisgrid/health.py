@@ -13,9 +13,9 @@ from django.db import DatabaseError, connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
-from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
+from gisgrid.accounts.authentication import TokenAuthentication
 from gisgrid.accounts.roles import can_see_health_details
 
 log = logging.getLogger(__name__)

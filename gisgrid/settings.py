@@ -205,11 +205,13 @@ STATICFILES_DIRS = [BASE_DIR / "frontend" / "static"]
 WHITENOISE_USE_FINDERS = True
 
 LOGIN_URL = "/accounts/login/"
+# Django's ModelBackend, with a session's user read together with its roles (one query).
+AUTHENTICATION_BACKENDS = ["gisgrid.accounts.authentication.ModelBackend"]
 LOGIN_REDIRECT_URL = "/map/"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "gisgrid.accounts.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["gisgrid.accounts.policy.ReadOnlyUnlessSignedIn"],

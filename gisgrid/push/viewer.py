@@ -10,9 +10,10 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth import get_user
 from django.http import HttpRequest
-from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import AuthenticationFailed
 
 from gisgrid.accounts import roles
+from gisgrid.accounts.authentication import TokenAuthentication
 from gisgrid.boundaries.models import GridAssignment
 
 from .audience import Viewer
@@ -37,8 +38,10 @@ def user_from_credentials(session_key: str | None, token: str | None):
     checked as Django's own middleware checks them (the session's auth hash, is_active); None
     when neither checks out."""
     if token:
-        found = Token.objects.select_related("user").filter(key=token).first()
-        return found.user if found is not None and found.user.is_active else None
+        try:
+            return TokenAuthentication().authenticate_credentials(token)[0]
+        except AuthenticationFailed:
+            return None
     if session_key:
         from importlib import import_module
 
