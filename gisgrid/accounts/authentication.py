@@ -13,8 +13,7 @@ from __future__ import annotations
 from django.contrib.auth import backends, get_user_model
 from django.contrib.postgres.aggregates import ArrayAgg
 from django.db.models import Q
-from django.utils.translation import gettext_lazy as _
-from rest_framework import authentication, exceptions
+from rest_framework import authentication
 
 from .roles import ADMIN
 
@@ -37,10 +36,12 @@ class TokenAuthentication(authentication.TokenAuthentication):
                                                    default=[]))
                      .get(key=key))
         except model.DoesNotExist:
-            raise exceptions.AuthenticationFailed(_("Invalid token.")) from None
+            token = None
+        if token is None or not token.user.is_active:
+            # Refused as DRF refuses, in DRF's own words and translations (one more query, on
+            # the refusal only).
+            return super().authenticate_credentials(key)
         user = token.user
-        if not user.is_active:
-            raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
         _with_roles(user, token.role_names)
         return (user, token)
 
