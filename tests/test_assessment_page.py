@@ -1,7 +1,8 @@
 """/assessment/ in a real browser: the dispatcher opens November's rankings of the scripted month
 (tests/test_assessment_scores.py), clicks a grid member and follows a −2 down to its evidence,
-the overdue work order and its case; then the bulletin page with its charts and downloads.
-Plus who may open the pages (no browser)."""
+the overdue work order and its case (times in county time), a refused period marked; then the
+bulletin page with its charts and downloads, and the grid member's own page. Plus who may open
+the pages (no browser)."""
 
 from __future__ import annotations
 
@@ -46,6 +47,11 @@ def test_rankings_open_down_to_the_overdue_work_order(page, live_server, setting
     link = overdue.locator("a.ev-case")
     assert link.inner_text() == m.c1.number
     assert link.get_attribute("href") == f"/cases/{m.c1.number}/"
+    assert "2026-11-10 09:00" in text  # the work order's completion in county time, not UTC
+    # Rates are percentages with their decimals (城管局 returned a quarter of its work orders).
+    assert "25%" in page.locator("#units tbody tr", has_text="县城市管理执法局").inner_text()
+    bulletin_item = page.locator("#bulletins li", has_text=b.title)
+    assert "2026-12-01 10:00" in bulletin_item.inner_text()
     assert page.locator("#c-people canvas").count() == 1
     # The people chart draws the scores of the rows it charts: the 15 lowest of those with entries.
     chart = page.evaluate("""async () => {
@@ -58,12 +64,31 @@ def test_rankings_open_down_to_the_overdue_work_order(page, live_server, setting
     assert chart["names"] == [p["name"] for p in charted]
     assert chart["data"] == [p["score"] for p in charted]
     assert 91 in chart["data"] and chart["min"] == 0
+    # A period the API refuses: its code on the status line, the field at fault marked.
+    page.fill("#p-start", "2099-01-01")
+    page.click("#period button[type=submit]")
+    page.locator("#status[data-error-code=invalid]").wait_for()
+    assert page.get_attribute("#p-start", "aria-invalid") == "true"
+    page.wait_for_function("document.documentElement.dataset.busy === '0'")
     # The bulletin: its charts, its rankings from the snapshot, its downloads.
     page.goto(f"{live_server.url}/assessment/bulletins/{b.pk}/")
     page.locator("#people tbody tr", has_text="丙网格员").wait_for()
     assert page.locator("#c-rules canvas").count() == 1
     assert "丙网格员" in page.locator("#replacements").inner_text()
     assert page.locator("#dl-pdf").get_attribute("href").endswith("type=pdf")
+    # The grid member 甲 signs in: their own score, entries and this week's quota, no rankings.
+    m.a.user.set_password("assess_a-demo")
+    m.a.user.save()
+    page.context.clear_cookies()
+    login(page, live_server, "assess_a")
+    page.fill("#p-start", "2026-11-01")
+    page.click("#period button[type=submit]")
+    page.locator("#entries tbody tr[data-rule=overdue]").wait_for()
+    page.wait_for_function("document.documentElement.dataset.busy === '0'")
+    assert page.locator("#my-score").inner_text() == "91"
+    assert page.locator("#drill-title").inner_text().endswith("甲网格员")
+    assert page.locator("#my-quota").inner_text() not in ("", "…")
+    assert page.locator("#people").count() == 0
     assert page.errors == []
     assert_only_own_server(page, live_server)
 

@@ -15,6 +15,7 @@ import io
 import json
 import re
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth.models import User
@@ -65,7 +66,8 @@ def test_pages_render_for_their_roles(name, url, heyang_db):
         html = r.content.decode()
         cfg = config_of(html)
         assert cfg["api"]["cases"] == "/api/v1/cases" and cfg["states"]["reported"] == "待受理"
-        assert 'lang="zh-hans"' in html and "/static/gisgrid/cases.js" in html
+        assert 'lang="zh-hans"' in html
+        assert '<script type="module" src="/static/gisgrid/cases/main.js">' in html
         assert not re.search(r'(src|href)="(https?:)?//', html), "nothing from another host"
         assert "csrftoken" in r.cookies
     for username in refused:
@@ -105,10 +107,11 @@ def test_user_text_is_never_markup_in_a_page(heyang_db):
     case = reported_case("E0501", description=EVIL, address=EVIL)
     html = page_client("dispatcher").get(f"/cases/{case.number}/").content.decode()
     assert EVIL not in html and "onerror" not in html
-    js = (Path(__file__).resolve().parent.parent / "frontend/static/gisgrid/cases.js").read_text(encoding="utf-8")
-    assert "innerHTML" not in js and "insertAdjacentHTML" not in js
-    phone = (Path(__file__).resolve().parent.parent / "frontend/static/gisgrid/phone.js").read_text(encoding="utf-8")
-    assert "innerHTML" not in phone
+    modules = sorted((Path(__file__).resolve().parent.parent / "frontend/static/gisgrid/cases").glob("*.js"))
+    assert {"main.js", "phone.js", "actions.js"} <= {m.name for m in modules}
+    for module in modules:
+        js = module.read_text(encoding="utf-8")
+        assert "innerHTML" not in js and "insertAdjacentHTML" not in js, module.name
 
 
 # -- the loop in a real browser ----------------------------------------------------------------------
@@ -248,6 +251,29 @@ def test_a_case_from_the_phone_to_the_archive(browser, live_server, heyang_live,
     d_ctx.close()
     case.refresh_from_db()
     assert case.state == "archived" and case.report.status == "closed"
+
+
+@pytest.mark.browser
+def test_a_refusal_to_correct_keeps_the_form_and_deadlines_are_county_time(browser, live_server, heyang_live):
+    """A refusal the viewer can correct (invalid: no such case to merge into) leaves the form open
+    with the field's reason and the case as it was; deadlines show county time in a browser set
+    to New York."""
+    case = reported_case("E0501")
+    ctx, pg = open_as(browser, live_server, "dispatcher", f"/cases/{case.number}/", timezone_id="America/New_York")
+    wait_state(pg, "reported")
+    due = case.stage_due.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
+    assert pg.locator("#k-stage-due").inner_text().startswith(due + "（剩余 ")
+    act(pg, "merge", lambda p: p.fill("#action-form input[name=into]", "HY19990101-0001"))
+    pg.wait_for_function("document.getElementById('action-error').dataset.code === 'invalid' && "
+                         "document.documentElement.dataset.casesReady === '1'")
+    error = pg.locator("#action-error").inner_text()
+    assert error.startswith("请检查填写的内容") and "into: " in error
+    assert pg.locator("#action-form").is_visible() and pg.locator("#action-form").get_attribute("data-action") == "merge"
+    assert pg.locator("#action-form input[name=into]").input_value() == "HY19990101-0001"
+    assert pg.locator("#action-form button[type=submit]").is_enabled()
+    assert pg.locator("#c-state").get_attribute("data-state") == "reported"
+    assert not pg.errors, pg.errors
+    ctx.close()
 
 
 @pytest.mark.browser

@@ -174,6 +174,7 @@ def test_module_imports_resolve_after_collectstatic(tmp_path, settings):
     modules = [p for p in root.rglob("*.js") if "import " in p.read_text(encoding="utf-8")
                or "export " in p.read_text(encoding="utf-8")]
     assert any(p.parent.name == "core" for p in modules)
+    assert any(p.parent.name == "cases" for p in modules)  # the case pages' modules are checked too
     missing = []
     for path in modules:
         for m in IMPORT.finditer(path.read_text(encoding="utf-8")):

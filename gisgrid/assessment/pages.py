@@ -1,7 +1,7 @@
 """The assessment pages: /assessment/ (rankings and drill-down for the centre and leaders; a grid
 member's own score, evidence and quota this week), a bulletin, the reports list.
 
-Each page is a shell; gisgrid/assessment/static/assessment/assessment.js reads the API, so a page
+Each page is a shell; its script (frontend/static/gisgrid/assessment/main.js) reads the API, so a page
 shows exactly what the API gives the caller. Anonymous callers go to the login page, roles the
 permission matrix refuses get the 403 page.
 """

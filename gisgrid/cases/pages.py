@@ -1,9 +1,10 @@
 """The case loop's pages: the centre's queue, a unit's work orders, the phone page, one case, the inbox.
 
-Each page is a shell; its script (frontend/static/gisgrid/cases.js, phone.js) reads the case
-API, so a page shows exactly what the API gives the caller and acts through the same transition
-endpoints (reacting to error codes, never to message text). Who may open which page is the
-permission matrix; anonymous callers are sent to the login page, other roles get the 403 page.
+Each page is a shell; its script (the ES modules of frontend/static/gisgrid/cases/, entry main.js,
+on the shared front-end core) reads the case API, so a page shows exactly what the API gives the
+caller and acts through the same transition endpoints (reacting to error codes, never to message
+text). Who may open which page is the permission matrix; anonymous callers are sent to the login
+page, other roles get the 403 page.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_safe
 
@@ -38,7 +38,6 @@ def _nav(user) -> list[dict]:
 
 
 def _config(request, page: str, **extra) -> dict:
-    offset = timezone.localtime(timezone=timezone.get_default_timezone()).utcoffset()
     return {
         "page": page,
         "api": {
@@ -47,7 +46,6 @@ def _config(request, page: str, **extra) -> dict:
             "hotline": reverse("case-hotline"),
         },
         "casePage": reverse("case-page", args=["NUMBER"]),
-        "utcOffsetMin": int(offset.total_seconds() // 60) if offset is not None else 0,
         "states": _labels(Case.State.choices),
         "clocks": _labels(Case.Clock.choices),
         "stages": _labels(Case.Stage.choices),
