@@ -108,6 +108,7 @@ class Phone(threading.Thread):
         self.lon = SEAT[0] + 0.001 * index
         self.sent = 0
         self.answered_fixes = 0
+        self.answering = threading.Event()  # set at the first answer: the server takes this phone's fixes
 
     def run(self) -> None:
         k = 0
@@ -128,6 +129,7 @@ class Phone(threading.Thread):
             body = r.json()
             self.answered_fixes += body.get("accepted", 0) + body.get("duplicates", 0)
             self.sent += n
+            self.answering.set()
             k += 1
 
 
@@ -144,7 +146,12 @@ def test_postgresql_restart_loses_and_duplicates_nothing(cluster, db):
         plan = Retrying(server.url)
         headers = {"Authorization": f"Token {planner}"}
         draft = plan.send("POST", "/api/v1/editions", json={"name": f"重启测试 {RUN}"}, headers=headers).json()
-        time.sleep(2)
+        # Every phone is being answered before the database goes: on a slow machine the ingest
+        # workers may still be warming up, and requests waiting for them would sail through
+        # the outage unseen.
+        for t in threads:
+            assert t.answering.wait(180), f"{t.device}: no answer before the outage"
+        time.sleep(1)
 
         down = threading.Event()
 
