@@ -36,6 +36,8 @@ def test_rankings_open_down_to_the_overdue_work_order(page, live_server, setting
     page.select_option("#p-kind", "month")
     page.fill("#p-start", "2026-11-01")
     page.click("#period button[type=submit]")
+    # The page first shows this month (甲 is in it too, with 100): wait for November's table.
+    page.wait_for_function("(document.documentElement.dataset.period || '').startsWith('month:2026-11-01')")
     row = page.locator("#people tbody tr", has_text="甲网格员")
     row.wait_for()
     assert "91" in row.inner_text()
@@ -83,6 +85,7 @@ def test_rankings_open_down_to_the_overdue_work_order(page, live_server, setting
     login(page, live_server, "assess_a")
     page.fill("#p-start", "2026-11-01")
     page.click("#period button[type=submit]")
+    page.wait_for_function("(document.documentElement.dataset.period || '').startsWith('month:2026-11-01')")
     page.locator("#entries tbody tr[data-rule=overdue]").wait_for()
     page.wait_for_function("document.documentElement.dataset.busy === '0'")
     assert page.locator("#my-score").inner_text() == "91"

@@ -82,6 +82,8 @@ export function startRankings({ config, T, busy, status, fail }) {
         byId("my-score").textContent = T.noPerson;
       }
       showMessage(status, body.period.label);
+      // The period on screen, for people's scripts and the browser tests that wait for it.
+      document.documentElement.dataset.period = shown.kind + ":" + shown.start;
       return body.period.label;
     } catch (err) {
       refused(err);
