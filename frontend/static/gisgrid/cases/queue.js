@@ -3,11 +3,9 @@
 import { api } from "../core/api.js";
 import { byId, el, formatTime } from "../core/format.js";
 import { clockBadge, dueText } from "./clock.js";
-import { showError } from "./errors.js";
-import { formValues } from "./forms.js";
-import { busy, config, loading, ready, setStatus } from "./page.js";
+import { config } from "./page.js";
 import { T } from "./strings.js";
-import { caseLink, cell, emptyRow, pager, stateBadge } from "./views.js";
+import { caseLink, cell, pagedList, stateBadge } from "./views.js";
 
 const CLOCKS = ["red", "yellow", "green", "paused"];
 
@@ -30,7 +28,6 @@ function row(c) {
 }
 
 export function startQueue() {
-  let page = 1;
   const stateSelect = byId("f-state");
   Object.keys(config.states).forEach((s) => {
     const o = el("option", "", config.states[s]);
@@ -46,29 +43,15 @@ export function startQueue() {
     });
   }
 
-  async function load() {
-    loading();
-    const f = formValues(byId("filters"));
-    const params = { order: "clock", page, clock: f.clock, category: f.category, grid: f.grid, unit: f.unit, q: f.q };
-    if (f.state) params.state = f.state;
-    else params.status = "open";
-    setStatus(T.loading);
-    showError(byId("filter-error"), null);
-    try {
-      const data = await busy.track(api(config.api.cases, { params }));
-      const body = byId("queue-body");
-      body.textContent = "";
-      data.results.forEach((c) => body.appendChild(row(c)));
-      if (!data.results.length) body.appendChild(emptyRow(T.empty, 8));
-      pager(byId("pager"), data, (p) => { page = p; load(); });
-    } catch (err) {
-      showError(byId("filter-error"), err);
-    }
-    setStatus("");
-    ready();
-  }
-
-  byId("filters").addEventListener("submit", (e) => { e.preventDefault(); page = 1; load(); });
+  const load = pagedList({
+    url: config.api.cases, bodyId: "queue-body", row, emptyText: T.empty, columns: 8,
+    params(f, page) {
+      const q = { order: "clock", page, clock: f.clock, category: f.category, grid: f.grid, unit: f.unit, q: f.q };
+      if (f.state) q.state = f.state;
+      else q.status = "open";
+      return q;
+    },
+  });
   counts();
   load();
 }

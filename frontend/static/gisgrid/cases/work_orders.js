@@ -1,13 +1,10 @@
 /* A unit's work orders (/cases/unit/): its open (or all) orders with their clocks; the centre
  * may name any unit. */
-import { api } from "../core/api.js";
-import { byId, el, formatTime } from "../core/format.js";
+import { el, formatTime } from "../core/format.js";
 import { clockBadge, dueText } from "./clock.js";
-import { showError } from "./errors.js";
-import { formValues } from "./forms.js";
-import { busy, config, loading, ready, setStatus } from "./page.js";
+import { config } from "./page.js";
 import { T, label } from "./strings.js";
-import { caseLink, cell, emptyRow, pager } from "./views.js";
+import { caseLink, cell, pagedList } from "./views.js";
 
 function row(o) {
   const tr = el("tr", "clock-row-" + o.case.clock);
@@ -26,28 +23,8 @@ function row(o) {
 }
 
 export function startWorkOrders() {
-  let page = 1;
-
-  async function load() {
-    loading();
-    const f = formValues(byId("filters"));
-    setStatus(T.loading);
-    showError(byId("filter-error"), null);
-    const params = { page, open: f.open ? "true" : "", clock: f.clock, q: f.q, unit: f.unit };
-    try {
-      const data = await busy.track(api(config.api.workorders, { params }));
-      const body = byId("orders-body");
-      body.textContent = "";
-      data.results.forEach((o) => body.appendChild(row(o)));
-      if (!data.results.length) body.appendChild(emptyRow(T.emptyOrders, 9));
-      pager(byId("pager"), data, (p) => { page = p; load(); });
-    } catch (err) {
-      showError(byId("filter-error"), err);
-    }
-    setStatus("");
-    ready();
-  }
-
-  byId("filters").addEventListener("submit", (e) => { e.preventDefault(); page = 1; load(); });
-  load();
+  pagedList({
+    url: config.api.workorders, bodyId: "orders-body", row, emptyText: T.emptyOrders, columns: 9,
+    params: (f, page) => ({ page, open: f.open ? "true" : "", clock: f.clock, q: f.q, unit: f.unit }),
+  })();
 }
